@@ -1,0 +1,9 @@
+from django import forms
+
+from catalog.models import Item
+
+
+class ItemForm(forms.ModelForm[Item]):
+    class Meta:
+        model = Item
+        fields = ["name", "description", "price_cents", "quantity"]

@@ -1,0 +1,25 @@
+"""`manage.py check_config`: validate the production environment, all at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from config.production_config import read_production_config
+
+
+class Command(BaseCommand):
+    help = "Validate the production configuration; list every missing or invalid variable."
+
+    requires_system_checks: list[str] = []
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        _, problems = read_production_config()
+        if problems:
+            lines = "\n".join(f"  - {problem}" for problem in problems)
+            raise CommandError(
+                f"The production configuration has {len(problems)} problem(s); "
+                f"set these variables (see .env.example):\n{lines}"
+            )
+        self.stdout.write(self.style.SUCCESS("Production configuration is complete."))

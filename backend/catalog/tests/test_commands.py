@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from catalog.management.commands.wait_for_db import backoff_delays
+
+BACKEND_DIR = Path(__file__).resolve().parents[2]
+PRODUCTION_VARIABLES = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL")
+COMPLETE = {
+    "DJANGO_SECRET_KEY": "s3cret-" + "abcdefghij" * 6,
+    "DJANGO_ALLOWED_HOSTS": "api.example.com",
+    "DATABASE_URL": "postgres://app:pw@db:5432/app",
+}
+
+
+def clear_production_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith(("DJANGO_", "DATABASE_", "REDIS_")) and name != "DJANGO_SETTINGS_MODULE":
+            monkeypatch.delenv(name)
+
+
+def test_check_config_names_every_missing_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_production_env(monkeypatch)
+    with pytest.raises(CommandError) as raised:
+        call_command("check_config")
+    message = str(raised.value)
+    assert "3 problem(s)" in message
+    for name in PRODUCTION_VARIABLES:
+        assert f"{name} is missing" in message
+
+
+def test_check_config_passes_on_a_complete_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_production_env(monkeypatch)
+    for name, value in COMPLETE.items():
+        monkeypatch.setenv(name, value)
+    out = StringIO()
+    call_command("check_config", stdout=out)
+    assert "complete" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("DJANGO_SECRET_KEY", "short", "DJANGO_SECRET_KEY is too weak"),
+        ("DJANGO_SECRET_KEY", "django-insecure-" + "x1y2z3" * 10, "DJANGO_SECRET_KEY is too weak"),
+        ("DATABASE_URL", "nosuchdb://host/name", "DATABASE_URL cannot be used"),
+        ("REDIS_URL", "http://cache:6379", "REDIS_URL must start with"),
+        ("DJANGO_CSRF_TRUSTED_ORIGINS", "api.example.com", "need a scheme"),
+        ("DJANGO_SECURE_SSL_REDIRECT", "maybe", "DJANGO_SECURE_SSL_REDIRECT must be one of"),
+        ("DJANGO_SECURE_HSTS_SECONDS", "a year", "DJANGO_SECURE_HSTS_SECONDS must be an integer"),
+        ("DJANGO_LOG_LEVEL", "LOUD", "DJANGO_LOG_LEVEL must be"),
+    ],
+)
+def test_check_config_names_an_invalid_value(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    clear_production_env(monkeypatch)
+    for key, good in COMPLETE.items():
+        monkeypatch.setenv(key, good)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(CommandError, match="1 problem"):
+        call_command("check_config")
+    with pytest.raises(CommandError, match=expected):
+        call_command("check_config")
+
+
+@pytest.mark.django_db
+def test_wait_for_db_returns_when_the_database_answers() -> None:
+    out = StringIO()
+    call_command("wait_for_db", "--timeout", "1", stdout=out)
+    assert "is available" in out.getvalue()
+
+
+def test_backoff_doubles_up_to_a_ceiling() -> None:
+    delays = backoff_delays(0.25, 2.0)
+    assert [next(delays) for _ in range(6)] == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 (fixed arguments, our own manage.py)
+        [sys.executable, "manage.py", *args],
+        cwd=BACKEND_DIR,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_wait_for_db_times_out_with_one_clear_line() -> None:
+    url = f"postgres://nobody@127.0.0.1:{closed_port()}/none"
+    result = run_manage("wait_for_db", "--timeout", "2", env={"DATABASE_URL": url})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "was not reachable within 2s" in lines[0]
+    assert "Check DATABASE_URL" in lines[0]
+
+
+def test_check_config_from_the_command_line_exits_1_without_traceback() -> None:
+    blank = {name: "" for name in (*PRODUCTION_VARIABLES, "REDIS_URL")}
+    result = run_manage("check_config", env=blank)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    for name in PRODUCTION_VARIABLES:
+        assert name in result.stderr

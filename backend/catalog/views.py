@@ -1,0 +1,90 @@
+"""JSON endpoints: readiness and the items API. Liveness is `catalog.middleware`."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from catalog.forms import ItemForm
+from catalog.models import Item
+
+MAX_PAGE_SIZE = 100
+
+
+def check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def check_cache() -> None:
+    key = f"readyz:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=5)
+    if cache.get(key) != "1":
+        raise RuntimeError("value written to the cache could not be read back")
+    cache.delete(key)
+
+
+READINESS_PROBES = {"database": check_database, "cache": check_cache}
+
+
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """200 when every dependency answers, else 503 naming the ones that did not."""
+    checks: dict[str, str] = {}
+    for name in settings.READINESS_CHECKS:
+        try:
+            READINESS_PROBES[name]()
+        except Exception as error:  # noqa: BLE001 (any failure means "not ready")
+            checks[name] = f"error: {type(error).__name__}"
+        else:
+            checks[name] = "ok"
+    failed = sorted(name for name, result in checks.items() if result != "ok")
+    body: dict[str, object] = {"status": "ready" if not failed else "unavailable", "checks": checks}
+    if failed:
+        body["failed"] = failed
+    return JsonResponse(body, status=503 if failed else 200)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def item_collection(request: HttpRequest) -> JsonResponse:
+    """GET: list items (?limit=N, at most 100). POST: create one from a JSON object."""
+    if request.method == "POST":
+        return create_item(request)
+    try:
+        limit = min(int(request.GET.get("limit", MAX_PAGE_SIZE)), MAX_PAGE_SIZE)
+    except ValueError:
+        return JsonResponse({"errors": {"limit": ["Must be an integer."]}}, status=400)
+    if limit < 1:
+        return JsonResponse({"errors": {"limit": ["Must be at least 1."]}}, status=400)
+    items = [item.as_dict() for item in Item.objects.all()[:limit]]
+    return JsonResponse({"count": Item.objects.count(), "results": items})
+
+
+def create_item(request: HttpRequest) -> JsonResponse:
+    try:
+        payload = json.loads(request.body or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return JsonResponse({"errors": {"body": ["Body must be valid JSON."]}}, status=400)
+    if not isinstance(payload, dict):
+        return JsonResponse({"errors": {"body": ["Body must be a JSON object."]}}, status=400)
+    form = ItemForm(data=payload)
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+    item = form.save()
+    return JsonResponse(item.as_dict(), status=201)
+
+
+@require_GET
+def item_detail(request: HttpRequest, item_id: int) -> JsonResponse:
+    item = get_object_or_404(Item, pk=item_id)
+    return JsonResponse(item.as_dict())

@@ -1,0 +1,16 @@
+"""Tests: SQLite in memory unless DATABASE_URL is set, fast password hashing."""
+
+from __future__ import annotations
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import database_from_env
+
+SECRET_KEY = "testing-only-key-never-used-in-production-0123456789abcdef"  # noqa: S105 (a test fixture)
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+DATABASES = {"default": database_from_env("sqlite://:memory:")}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

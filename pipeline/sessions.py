@@ -1,0 +1,86 @@
+"""What the nox sessions share: installing from the lock, environments, reports.
+
+Kept here, not in noxfile.py, so the noxfile reads like a table of contents
+and this logic has tests of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess  # nosec B404 (probes interpreters with fixed arguments)
+from collections.abc import Iterable, Mapping
+
+from pipeline.facts import Facts
+
+MISSING_INTERPRETER_FIX = (
+    "install it (pyenv install {version}) and put it on PATH; with pyenv, make every version "
+    "visible at once, e.g. export PYENV_VERSION=3.11.7:3.12.1:3.13.0"
+)
+
+
+def uv_sync_args(groups: Iterable[str], *, install_project: bool = False) -> list[str]:
+    """`uv sync` arguments that install exactly these dependency groups from uv.lock.
+
+    `--frozen` installs what the lock says and never re-resolves; no default
+    groups, so a session holds only what it asked for (production deps plus
+    `groups`); `--only-group` when `install_project` is False and groups are
+    all that is wanted is deliberately not used: the production dependencies
+    are always present, as in the image.
+    """
+    args = ["uv", "sync", "--frozen", "--no-default-groups"]
+    for group in groups:
+        args += ["--group", group]
+    if not install_project:
+        args.append("--no-install-project")
+    return args
+
+
+def uv_sync_only_groups_args(groups: Iterable[str]) -> list[str]:
+    """`uv sync` arguments for tool-only sessions (ruff, bandit): no project dependencies."""
+    args = ["uv", "sync", "--frozen", "--no-install-project"]
+    for group in groups:
+        args += ["--only-group", group]
+    return args
+
+
+def django_env(facts: Facts, settings: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for running Django with one of the single-source settings modules."""
+    module = facts.settings.as_dict()[settings]
+    env = {"DJANGO_SETTINGS_MODULE": module, "PYTHONPATH": str(facts.backend_dir)}
+    env.update(extra or {})
+    return env
+
+
+def throwaway_production_env(static_root: str, database_url: str) -> dict[str, str]:
+    """Valid but throw-away production values: enough to import settings and run checks."""
+    return {
+        "DJANGO_SECRET_KEY": "throwaway-" + "k3y-" * 15,
+        "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
+        "DATABASE_URL": database_url,
+        "DJANGO_STATIC_ROOT": static_root,
+    }
+
+
+def coverage_data_file(session_name: str) -> str:
+    """One coverage data file per session (per Python version), combined later."""
+    return ".coverage." + session_name.replace("/", "-")
+
+
+def missing_interpreters(versions: Iterable[str]) -> list[str]:
+    """Versions whose `pythonX.Y` is not runnable (pyenv shims exist but fail when inactive)."""
+    missing = []
+    for version in versions:
+        executable = shutil.which(f"python{version}")
+        if executable is None:
+            missing.append(version)
+            continue
+        probe = subprocess.run([executable, "-c", ""], check=False, capture_output=True)  # noqa: S603
+        if probe.returncode != 0:
+            missing.append(version)
+    return missing
+
+
+def on_ci(environ: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return env.get("CI", "").lower() in {"1", "true", "yes"}
