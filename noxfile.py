@@ -6,6 +6,7 @@ Facts (Python versions, settings modules) come from pyproject.toml through
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from pipeline.postgres import throwaway_postgres  # noqa: E402
 
 FACTS = load()
 PYTHONS = list(FACTS.python_versions)
+
+# A missing interpreter must be a clear error, never a silent download.
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 
 nox.needs_version = ">=2026.8.10"
 nox.options.default_venv_backend = "uv|virtualenv"

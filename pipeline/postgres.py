@@ -20,6 +20,7 @@ from pipeline.errors import UserError
 
 SEARCH_GLOB = "/usr/lib/postgresql/*/bin"
 UNPRIVILEGED_USER = "postgres"
+REQUIRED_TOOLS = ("initdb", "pg_ctl", "createdb")
 
 
 def find_bin_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -33,7 +34,7 @@ def find_bin_dir(environ: Mapping[str, str] | None = None) -> Path:
         candidates.append(Path(on_path).parent)
     candidates.extend(sorted(Path("/").glob(SEARCH_GLOB.lstrip("/")), reverse=True))
     for candidate in candidates:
-        if (candidate / "initdb").is_file() and (candidate / "pg_ctl").is_file():
+        if all((candidate / tool).is_file() for tool in REQUIRED_TOOLS):
             return candidate
     raise UserError(
         "No PostgreSQL server binaries (initdb, pg_ctl) were found",

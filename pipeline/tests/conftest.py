@@ -1,0 +1,58 @@
+"""Fixtures: a throw-away copy of this project, and running real nox in it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pipeline.facts import ROOT
+
+RunNox = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def tracked_files(root: Path) -> list[str]:
+    listing = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],  # noqa: S607
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [line for line in listing.stdout.splitlines() if (root / line).is_file()]
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """This checkout's files (tracked and new, not ignored) in a temporary folder."""
+    target = tmp_path / "project"
+    for relative in tracked_files(ROOT):
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, destination)
+    return target
+
+
+@pytest.fixture
+def run_nox(project_copy: Path) -> RunNox:
+    """Run the real nox of this environment on the copy; returns the finished process."""
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        environment = {**os.environ, "NO_COLOR": "1", **(env or {})}
+        environment.pop("GITHUB_STEP_SUMMARY", None)
+        return subprocess.run(  # noqa: S603 (our own nox, fixed arguments)
+            [sys.executable, "-m", "nox", *args],
+            cwd=project_copy,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    return run

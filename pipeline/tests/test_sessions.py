@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline import console, sessions
+from pipeline.errors import UserError
+from pipeline.facts import load
+
+
+def test_uv_sync_installs_production_plus_groups_from_the_lock() -> None:
+    assert sessions.uv_sync_args(["test"]) == [
+        "uv", "sync", "--frozen", "--no-default-groups", "--group", "test", "--no-install-project",
+    ]
+
+
+def test_uv_sync_only_groups_leaves_production_out() -> None:
+    args = sessions.uv_sync_only_groups_args(["lint"])
+    assert args[:3] == ["uv", "sync", "--frozen"]
+    assert "--only-group" in args
+    assert "--group" not in args
+
+
+def test_django_env_uses_the_single_source() -> None:
+    facts = load()
+    env = sessions.django_env(facts, "testing", {"EXTRA": "1"})
+    assert env["DJANGO_SETTINGS_MODULE"] == facts.settings.testing
+    assert env["PYTHONPATH"] == str(facts.backend_dir)
+    assert env["EXTRA"] == "1"
+
+
+def test_coverage_files_are_per_session() -> None:
+    assert sessions.coverage_data_file("tests-3.12") == ".coverage.tests-3.12"
+
+
+def test_missing_interpreters_finds_an_absent_version() -> None:
+    assert sessions.missing_interpreters(["3.99"]) == ["3.99"]
+
+
+def test_on_ci() -> None:
+    assert sessions.on_ci({"CI": "true"})
+    assert not sessions.on_ci({})
+
+
+def test_user_error_reads_as_problem_then_fix() -> None:
+    error = UserError("No Docker daemon is reachable.", "run ../shared/container-engine/setup.")
+    assert str(error) == "No Docker daemon is reachable. Fix: run ../shared/container-engine/setup."
+
+
+def test_step_summary_appends_markdown_only_on_github(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    assert console.step_summary("### A", environ={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert console.step_summary("### B", environ={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert summary.read_text() == "### A\n\n### B\n\n"
+    assert not console.step_summary("### C", environ={})
+
+
+def test_markdown_table() -> None:
+    assert console.markdown_table(["a", "b"], [["1", "2"]]) == "| a | b |\n|---|---|\n| 1 | 2 |"
