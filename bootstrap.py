@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess  # nosec B404 (runs pip and the requested tool)
+import subprocess
 import sys
 import venv
 from pathlib import Path
@@ -39,14 +39,26 @@ def ensure_tools() -> Path:
     print(f"bootstrap: installing the pipeline tools into {TOOLS.name}/ ...", file=sys.stderr)
     if not (bin_dir / "python").exists():
         venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
-    install = subprocess.run(  # noqa: S603 (fixed arguments)
-        [str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--require-hashes", "--no-deps", "-r", str(REQUIREMENTS)],
+    install = subprocess.run(
+        [
+            str(bin_dir / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--require-hashes",
+            "--no-deps",
+            "-r",
+            str(REQUIREMENTS),
+        ],
         check=False,
     )
     if install.returncode:
-        fail("installing requirements/tooling.txt failed (see pip's message above). Fix: check network "
-             "access to PyPI, or delete .tools/ and run again.")
+        fail(
+            "installing requirements/tooling.txt failed (see pip's message above). Fix: check network "
+            "access to PyPI, or delete .tools/ and run again."
+        )
     STAMP.write_text(wanted + "\n")
     return bin_dir
 
@@ -63,7 +75,7 @@ def main(argv: list[str]) -> int:
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.setdefault("UV_PYTHON_DOWNLOADS", "never")
     os.chdir(ROOT)
-    return subprocess.call([str(executable), *argv[1:]], env=env)  # noqa: S603 (the user's own command)
+    return subprocess.call([str(executable), *argv[1:]], env=env)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ import nox
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pipeline import console, sessions  # noqa: E402
-from pipeline.facts import load  # noqa: E402
-from pipeline.postgres import throwaway_postgres  # noqa: E402
+from pipeline import console, lockfiles, sessions
+from pipeline.facts import load
+from pipeline.postgres import throwaway_postgres
 
 FACTS = load()
 PYTHONS = list(FACTS.python_versions)
@@ -28,7 +28,9 @@ nox.needs_version = ">=2026.8.10"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.error_on_missing_interpreters = True
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["tests", "coverage", "tooling"]
+# `nox` with no arguments: everything CI blocks on, cheapest first.
+nox.options.sessions = ["lint", "format", "mypy", "bandit", "audit", "tests", "coverage", "build", "tooling"]
+PYTHON_SOURCES = ["backend", "pipeline", "noxfile.py", "tasks.py", "bootstrap.py"]
 
 for version in sessions.missing_interpreters(PYTHONS):
     print(
@@ -49,6 +51,12 @@ def install(session: nox.Session, *groups: str, production: bool = True) -> None
     )
 
 
+def finish(session: nox.Session, line: str, markdown: str | None = None) -> None:
+    """The session's last line for a person; a markdown section on GitHub."""
+    console.success(f"{session.name}: {line}")
+    console.step_summary(f"### {session.name}\n\n{markdown or line}")
+
+
 def run_tests(session: nox.Session, database_url: str | None = None) -> None:
     install(session, "test")
     env = sessions.django_env(FACTS, "testing", {"COVERAGE_FILE": sessions.coverage_data_file(session.name)})
@@ -56,6 +64,81 @@ def run_tests(session: nox.Session, database_url: str | None = None) -> None:
         env["DATABASE_URL"] = database_url
     session.run("python", "backend/manage.py", "makemigrations", "--check", "--dry-run", env=env)
     session.run("coverage", "run", "-m", "pytest", *session.posargs, env=env)
+    finish(session, "tests passed" + (" on PostgreSQL" if database_url else ""))
+
+
+@nox.session(python=FACTS.newest_python, allow_parallel=True)
+def lint(session: nox.Session) -> None:
+    """Ruff lint rules (pyproject.toml), Django and security rules included."""
+    install(session, "lint", production=False)
+    session.run("ruff", "check", *session.posargs, ".")
+    finish(session, "ruff found no problems")
+
+
+@nox.session(name="format", python=FACTS.newest_python, allow_parallel=True)
+def format_(session: nox.Session) -> None:
+    """Check formatting with ruff format (changes nothing; see `fix`)."""
+    install(session, "lint", production=False)
+    session.run("ruff", "format", "--check", "--diff", *session.posargs, ".")
+    finish(session, "every file is formatted")
+
+
+@nox.session(python=FACTS.newest_python, default=False)
+def fix(session: nox.Session) -> None:
+    """Apply ruff's safe lint fixes and format every file (not run by CI)."""
+    install(session, "lint", production=False)
+    session.run("ruff", "check", "--fix", ".")
+    session.run("ruff", "format", ".")
+    finish(session, "fixes applied")
+
+
+@nox.session(python=PYTHONS, allow_parallel=True)
+def mypy(session: nox.Session) -> None:
+    """Strict type check of the backend and the tooling, with the Django plugin."""
+    install(session, "typing")
+    env = sessions.django_env(
+        FACTS, "production", sessions.throwaway_production_env(static_root="unused", database_url="sqlite://:memory:")
+    )
+    session.run("mypy", "--cache-dir", f".mypy_cache/{session.python}", *session.posargs, *PYTHON_SOURCES, env=env)
+    finish(session, f"no type errors on Python {session.python}")
+
+
+@nox.session(python=FACTS.newest_python, allow_parallel=True)
+def bandit(session: nox.Session) -> None:
+    """Bandit security scan of the backend and tooling; SARIF in reports/bandit.sarif."""
+    install(session, "lint", production=False)
+    Path("reports").mkdir(exist_ok=True)
+    common = ["-c", "pyproject.toml", "-r", *PYTHON_SOURCES]
+    session.run("bandit", *common, "--format", "sarif", "--output", "reports/bandit.sarif", "--exit-zero", "--quiet")
+    session.run("bandit", *common, "--quiet", *session.posargs)
+    finish(session, "no findings (SARIF: reports/bandit.sarif)")
+
+
+@nox.session(python=FACTS.newest_python, allow_parallel=True)
+def audit(session: nox.Session) -> None:
+    """pip-audit --strict of the locked production and dev dependencies (OSV)."""
+    install(session, "audit", production=False)
+    requirements = Path("reports/audit-requirements.txt")
+    requirements.parent.mkdir(exist_ok=True)
+    session.run(
+        "uv",
+        "export",
+        "--frozen",
+        "--quiet",
+        "--no-emit-project",
+        "--no-default-groups",
+        "--group",
+        "dev",
+        "--format",
+        "requirements-txt",
+        "--output-file",
+        str(requirements),
+        external=True,
+    )
+    session.run("python", "-m", "pipeline.audit", str(requirements), *session.posargs, env={"PYTHONPATH": "."})
+    if os.environ.get("SAFETY_API_KEY"):
+        session.run("uvx", "safety", "scan", "--file", str(requirements), external=True)
+    finish(session, "no known vulnerabilities in the locked dependencies")
 
 
 @nox.session(python=PYTHONS)
@@ -83,8 +166,37 @@ def coverage(session: nox.Session) -> None:
     session.run("coverage", "report")
 
 
+@nox.session(python=FACTS.image.python)
+def build(session: nox.Session) -> None:
+    """Production deps only: check --deploy, collectstatic, check_config, sdist + wheel."""
+    install(session)
+    workdir = Path(session.create_tmp())
+    env = sessions.django_env(
+        FACTS,
+        "production",
+        sessions.throwaway_production_env(
+            static_root=str(workdir / "static"), database_url=f"sqlite:///{workdir / 'db.sqlite3'}"
+        ),
+    )
+    manage = ["python", "backend/manage.py"]
+    session.run(*manage, "check", "--deploy", "--fail-level", "WARNING", env=env)
+    session.run(*manage, "collectstatic", "--noinput", "--verbosity", "0", env=env)
+    session.run(*manage, "check_config", env=env)
+    session.run("uv", "build", "--quiet", "--out-dir", "dist", external=True)
+    finish(session, "production settings, static files and packages build with production dependencies only")
+
+
 @nox.session(python=FACTS.newest_python)
 def tooling(session: nox.Session) -> None:
     """Tests of the `pipeline` package that the noxfile and tasks.py are built on."""
     install(session, "tooling", "test", production=False)
     session.run("pytest", "pipeline/tests", "-p", "no:django", *session.posargs)
+
+
+@nox.session(python=False, default=False)
+def lock(session: nox.Session) -> None:
+    """Re-lock uv.lock (`-- -P NAME` upgrades one package) and re-export requirements/."""
+    session.run("uv", "lock", *session.posargs, external=True)
+    for path, group in lockfiles.EXPORTS.items():
+        session.run(*lockfiles.export_command(group, path), external=True)
+    finish(session, "uv.lock and requirements/ are in sync")

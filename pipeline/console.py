@@ -41,7 +41,9 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> 
     if not out.is_terminal:
         out.print(title, markup=False)
         for row in rows:
-            out.print("  " + "  ".join(f"{column}={value}" for column, value in zip(columns, row, strict=True)), markup=False)
+            out.print(
+                "  " + "  ".join(f"{column}={value}" for column, value in zip(columns, row, strict=True)), markup=False
+            )
         return
     rich_table = Table(title=title)
     for column in columns:

@@ -11,7 +11,7 @@ import os
 import pwd
 import shutil
 import socket
-import subprocess  # nosec B404 (runs the local PostgreSQL binaries with fixed arguments)
+import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -62,7 +62,7 @@ def _run_as(user: str | None) -> list[str]:
 
 
 def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # noqa: S603
+    return subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 @contextlib.contextmanager
@@ -76,25 +76,43 @@ def throwaway_postgres(database: str = "backend_test") -> Iterator[str]:
     prefix = _run_as(user)
     workdir = Path(tempfile.mkdtemp(prefix="throwaway-pg-"))
     data_dir = workdir / "data"
-    if prefix:
+    if prefix and user is not None:
         shutil.chown(workdir, user=user)
     port = free_port()
     try:
-        initdb = _run([*prefix, str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "-A", "trust", "-E", "UTF8"])
+        initdb = _run(
+            [*prefix, str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "-A", "trust", "-E", "UTF8"]
+        )
         if initdb.returncode:
             raise UserError(f"initdb failed: {initdb.stderr.strip()}", "check the PostgreSQL installation")
+        log = workdir / "log"
         options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        start = _run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-o", options, "-l", str(workdir / "log"), "-w", "start"])
+        start = _run(
+            [
+                *prefix,
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data_dir),
+                "-o",
+                options,
+                "-l",
+                str(log),
+                "-w",
+                "start",
+            ]
+        )
         if start.returncode:
-            log = (workdir / "log").read_text(errors="replace")[-2000:] if (workdir / "log").exists() else ""
-            raise UserError(f"PostgreSQL did not start: {start.stderr.strip()} {log}", "check the log above")
-        created = _run([*prefix, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", database])
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise UserError(f"PostgreSQL did not start: {start.stderr.strip()} {tail}", "check the log above")
+        created = _run(
+            [*prefix, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", database]
+        )
         if created.returncode:
             raise UserError(f"createdb failed: {created.stderr.strip()}", "check the PostgreSQL installation")
         yield f"postgres://postgres@127.0.0.1:{port}/{database}"
     finally:
         if (data_dir / "postmaster.pid").exists():
-            subprocess.run(  # noqa: S603
+            subprocess.run(
                 [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-m", "immediate", "-w", "stop"],
                 check=False,
                 stdout=subprocess.DEVNULL,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess  # nosec B404 (probes interpreters with fixed arguments)
+import subprocess
 from collections.abc import Iterable, Mapping
 
 from pipeline.facts import Facts
@@ -75,7 +75,7 @@ def missing_interpreters(versions: Iterable[str]) -> list[str]:
         if executable is None:
             missing.append(version)
             continue
-        probe = subprocess.run([executable, "-c", ""], check=False, capture_output=True)  # noqa: S603
+        probe = subprocess.run([executable, "-c", ""], check=False, capture_output=True)
         if probe.returncode != 0:
             missing.append(version)
     return missing

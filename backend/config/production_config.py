@@ -60,9 +60,7 @@ def read_production_config(
     csrf_trusted_origins = env.get_list("DJANGO_CSRF_TRUSTED_ORIGINS", environ=source)
     bad_origins = [o for o in csrf_trusted_origins if not o.startswith(("http://", "https://"))]
     if bad_origins:
-        problems.append(
-            f"DJANGO_CSRF_TRUSTED_ORIGINS entries need a scheme (https://...): {', '.join(bad_origins)}."
-        )
+        problems.append(f"DJANGO_CSRF_TRUSTED_ORIGINS entries need a scheme (https://...): {', '.join(bad_origins)}.")
 
     database_url = env.get_str("DATABASE_URL", environ=source)
     if not database_url:

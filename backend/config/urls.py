@@ -1,10 +1,9 @@
 """URL configuration. The debug toolbar is mounted only when its app is installed."""
 
+from catalog import views
 from django.apps import apps
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
-
-from catalog import views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("readyz", views.readyz, name="readyz"),

@@ -18,7 +18,7 @@ RunNox = Callable[..., subprocess.CompletedProcess[str]]
 
 def tracked_files(root: Path) -> list[str]:
     listing = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],  # noqa: S607
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
         cwd=root,
         capture_output=True,
         text=True,
@@ -45,7 +45,7 @@ def run_nox(project_copy: Path) -> RunNox:
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         environment = {**os.environ, "NO_COLOR": "1", **(env or {})}
         environment.pop("GITHUB_STEP_SUMMARY", None)
-        return subprocess.run(  # noqa: S603 (our own nox, fixed arguments)
+        return subprocess.run(
             [sys.executable, "-m", "nox", *args],
             cwd=project_copy,
             env=environment,

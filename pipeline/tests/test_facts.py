@@ -63,4 +63,4 @@ def test_requires_python_without_lower_bound_is_refused() -> None:
     data = pyproject()
     data["project"]["requires-python"] = "<4"
     with pytest.raises(UserError, match="cannot give the supported Pythons"):
-        facts.parse(data, Path("."))
+        facts.parse(data, Path())

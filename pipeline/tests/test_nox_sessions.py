@@ -9,8 +9,6 @@ from pipeline.tests.conftest import RunNox
 UNTESTED_MODULE = "\n".join(f"def never_called_{n}(x: int) -> int:\n    return x + {n}\n" for n in range(200))
 
 
-
-
 def test_coverage_threshold_fails_the_pipeline(project_copy: Path, run_nox: RunNox) -> None:
     (project_copy / "backend" / "catalog" / "untested.py").write_text(UNTESTED_MODULE)
     tests = run_nox("-s", "tests-3.12", "--", "-q", "-x", "backend/catalog/tests/test_api.py")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,17 +14,31 @@ def test_throwaway_postgres_serves_then_disappears() -> None:
     bin_dir = postgres.find_bin_dir()
     with postgres.throwaway_postgres("probe_db") as url:
         port = url.rsplit(":", 1)[1].split("/")[0]
-        answer = subprocess.run(  # noqa: S603
-            [str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-d", "probe_db",
-             "-tAc", "select current_database()"],
-            capture_output=True, text=True, check=False, timeout=30,
+        answer = subprocess.run(
+            [
+                str(bin_dir / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                port,
+                "-U",
+                "postgres",
+                "-d",
+                "probe_db",
+                "-tAc",
+                "select current_database()",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
         )
         assert answer.stdout.strip() == "probe_db", answer.stderr
-    after = subprocess.run(  # noqa: S603
+    after = subprocess.run(
         [str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", port], capture_output=True, check=False, timeout=30
     )
     assert after.returncode != 0  # stopped
-    assert not list(Path("/tmp").glob(f"throwaway-pg-*/data/postmaster.pid"))
+    assert not list(Path(tempfile.gettempdir()).glob("throwaway-pg-*/data/postmaster.pid"))
 
 
 def test_find_bin_dir_prefers_pg_bin(tmp_path: Path) -> None:

@@ -9,7 +9,13 @@ from pipeline.facts import load
 
 def test_uv_sync_installs_production_plus_groups_from_the_lock() -> None:
     assert sessions.uv_sync_args(["test"]) == [
-        "uv", "sync", "--frozen", "--no-default-groups", "--group", "test", "--no-install-project",
+        "uv",
+        "sync",
+        "--frozen",
+        "--no-default-groups",
+        "--group",
+        "test",
+        "--no-install-project",
     ]
 
 

@@ -91,7 +91,7 @@ def closed_port() -> int:
 
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 (fixed arguments, our own manage.py)
+    return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=BACKEND_DIR,
         env={**os.environ, **env},
@@ -114,7 +114,7 @@ def test_wait_for_db_times_out_with_one_clear_line() -> None:
 
 
 def test_check_config_from_the_command_line_exits_1_without_traceback() -> None:
-    blank = {name: "" for name in (*PRODUCTION_VARIABLES, "REDIS_URL")}
+    blank = dict.fromkeys((*PRODUCTION_VARIABLES, "REDIS_URL"), "")
     result = run_manage("check_config", env=blank)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr

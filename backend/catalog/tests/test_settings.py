@@ -10,7 +10,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from config import env
 
 BACKEND_DIR = Path(__file__).resolve().parents[2]
@@ -45,7 +44,7 @@ def run_production(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[st
         "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
         "PYTHONPATH": str(BACKEND_DIR),
     }
-    return subprocess.run(  # noqa: S603 (fixed arguments)
+    return subprocess.run(
         [sys.executable, "-c", BLOCK_DEV_PACKAGES, *args],
         cwd=BACKEND_DIR,
         env=production_env,
@@ -58,8 +57,9 @@ def run_production(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[st
 
 @pytest.fixture(scope="module")
 def production_settings_module() -> str:
-    from conftest import PYPROJECT  # the single source, as nox reads it
     import tomllib
+
+    from conftest import PYPROJECT  # the single source, as nox reads it
 
     with PYPROJECT.open("rb") as handle:
         return str(tomllib.load(handle)["tool"]["pipeline"]["settings"]["production"])

@@ -17,9 +17,9 @@ else:
     # Loaded before base reads the environment; real variables win over .env.
     load_dotenv(Path(__file__).resolve().parents[3] / ".env")
 
-from config import env  # noqa: E402
-from config.settings.base import *  # noqa: E402, F403
-from config.settings.base import INSTALLED_APPS, MIDDLEWARE  # noqa: E402
+from config import env
+from config.settings.base import *  # noqa: F403
+from config.settings.base import INSTALLED_APPS, MIDDLEWARE
 
 DEBUG = True
 SECRET_KEY = env.get_str("DJANGO_SECRET_KEY") or "development-only-key-never-used-in-production-0123456789"

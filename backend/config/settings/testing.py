@@ -5,7 +5,7 @@ from __future__ import annotations
 from config.settings.base import *  # noqa: F403
 from config.settings.base import database_from_env
 
-SECRET_KEY = "testing-only-key-never-used-in-production-0123456789abcdef"  # noqa: S105 (a test fixture)
+SECRET_KEY = "testing-only-key-never-used-in-production-0123456789abcdef"  # noqa: S105  # nosec B105 -- a key for the test suite only
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 DATABASES = {"default": database_from_env("sqlite://:memory:")}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

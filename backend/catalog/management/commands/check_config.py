@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
-
 from config.production_config import read_production_config
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
