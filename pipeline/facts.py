@@ -37,7 +37,14 @@ class ImageFacts:
     dockerfile: Path
     target: str
     python: str
-    base: str
+    base_template: str
+
+    def base_for(self, python: str) -> str:
+        return self.base_template.format(python=python)
+
+    @property
+    def base(self) -> str:
+        return self.base_for(self.python)
 
 
 @dataclass(frozen=True)
@@ -119,7 +126,7 @@ def parse(data: dict[str, Any], root: Path, environ: dict[str, str] | None = Non
             dockerfile=root / image["dockerfile"],
             target=image["target"],
             python=image["python"],
-            base=image["base"].format(python=image["python"]),
+            base_template=image["base"],
         ),
         cache=CacheFacts(local_dir=root / cache_table["local-dir"], gha_scope_prefix=cache_table["gha-scope-prefix"]),
         services=ServiceImages(

@@ -1,0 +1,430 @@
+"""Building the production image with buildx: the decisions, then the effects.
+
+The decisions (cache backend, builder, tags, buildx arguments) are pure
+functions of the environment and a few probed facts, tested exhaustively.
+`build()` probes those facts, runs buildx and swaps the local cache folder.
+Never a bare `--cache-from NAME` and never BUILDKIT_INLINE_CACHE: the
+registry cache is used only when asked for and only once it is readable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline import console
+from pipeline.errors import UserError
+from pipeline.facts import Facts
+
+CACHE_CHOICES = ("auto", "gha", "local", "registry=REF", "none")
+DEDICATED_BUILDER = "pipeline-builder"
+RESET_SUPPORTED_FROM = (0, 35)
+LOCAL_TAG = "local"
+
+
+# --- decisions ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CacheRequest:
+    backend: str  # auto | gha | local | registry | none
+    ref: str | None = None
+
+
+def parse_cache_option(value: str) -> CacheRequest:
+    value = value.strip()
+    if value.startswith("registry="):
+        ref = value.split("=", 1)[1].strip()
+        if not ref:
+            raise UserError("--cache registry= needs an image reference", "write --cache registry=ghcr.io/org/name:cache")
+        return CacheRequest("registry", ref)
+    if value in {"auto", "gha", "local", "none"}:
+        return CacheRequest(value)
+    raise UserError(
+        f"Unknown cache backend {value!r}",
+        f"use one of: {', '.join(CACHE_CHOICES)}",
+    )
+
+
+def on_github(env: Mapping[str, str]) -> bool:
+    return env.get("GITHUB_ACTIONS") == "true"
+
+
+def under_act(env: Mapping[str, str]) -> bool:
+    """nektos/act sets ACT=true; it has no GitHub cache service."""
+    return bool(env.get("ACT"))
+
+
+def gha_ready(env: Mapping[str, str]) -> bool:
+    has_url = bool(env.get("ACTIONS_RESULTS_URL") or env.get("ACTIONS_CACHE_URL"))
+    return on_github(env) and not under_act(env) and bool(env.get("ACTIONS_RUNTIME_TOKEN")) and has_url
+
+
+GHA_MISSING_NOTE = (
+    "cache: on GitHub Actions but ACTIONS_RUNTIME_TOKEN/ACTIONS_RESULTS_URL are not visible to this step "
+    "(buildx would silently skip the gha cache); add crazy-max/ghaction-github-runtime before it. "
+    "Using the local cache instead."
+)
+
+
+@dataclass(frozen=True)
+class CacheDecision:
+    backend: str  # gha | local | registry | none
+    ref: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def choose_cache(request: CacheRequest, env: Mapping[str, str], registry_readable: Callable[[str], bool]) -> CacheDecision:
+    """Which cache backend this build uses, and the one-line notes explaining a fallback."""
+    if request.backend == "none":
+        return CacheDecision("none")
+    if request.backend == "registry":
+        assert request.ref is not None
+        if registry_readable(request.ref):
+            return CacheDecision("registry", request.ref)
+        return CacheDecision(
+            "none",
+            notes=(
+                f"cache: {request.ref} cannot be read (missing, or needs `docker login`); building without "
+                "the registry cache.",
+            ),
+        )
+    if request.backend in {"auto", "gha"}:
+        if gha_ready(env):
+            return CacheDecision("gha")
+        if on_github(env) and not under_act(env):
+            return CacheDecision("local", notes=(GHA_MISSING_NOTE,))
+        if request.backend == "gha":
+            return CacheDecision(
+                "local", notes=("cache: gha needs GitHub Actions' cache service, not available here; using local.",)
+            )
+    return CacheDecision("local")
+
+
+def parse_buildx_version(text: str) -> tuple[int, int]:
+    """(major, minor) from `docker buildx version` ('github.com/docker/buildx v0.13.1 ...' or '0.13.1+ds1')."""
+    match = re.search(r"\bv?(\d+)\.(\d+)(?:\.\d+)?", text)
+    if not match:
+        raise UserError(f"Cannot read the buildx version from {text.strip()!r}", "update Docker buildx")
+    return int(match.group(1)), int(match.group(2))
+
+
+def local_cache_has_data(folder: Path) -> bool:
+    return (folder / "index.json").is_file()
+
+
+@dataclass(frozen=True)
+class CacheArgs:
+    cache_from: tuple[str, ...] = ()
+    cache_to: tuple[str, ...] = ()
+    # For buildx without reset=true: export into `staging`, swap into `folder` on success.
+    staging: Path | None = None
+    folder: Path | None = None
+
+
+def cache_args(
+    decision: CacheDecision, facts: Facts, target: str, buildx_version: tuple[int, int], cache_root: Path | None = None
+) -> CacheArgs:
+    """--cache-from/--cache-to for the decided backend; one scope/folder per image and target."""
+    scope = f"{facts.cache.gha_scope_prefix}-{facts.image.name}-{target}"
+    if decision.backend == "gha":
+        return CacheArgs((f"type=gha,scope={scope}",), (f"type=gha,scope={scope},mode=max",))
+    if decision.backend == "registry":
+        return CacheArgs((f"type=registry,ref={decision.ref}",), (f"type=registry,ref={decision.ref},mode=max",))
+    if decision.backend == "none":
+        return CacheArgs()
+    folder = (cache_root or facts.cache.local_dir) / f"{facts.image.name}-{target}"
+    cache_from = (f"type=local,src={folder}",) if local_cache_has_data(folder) else ()
+    if buildx_version >= RESET_SUPPORTED_FROM:
+        return CacheArgs(cache_from, (f"type=local,dest={folder},mode=max,reset=true",))
+    staging = folder.with_name(folder.name + ".new")
+    return CacheArgs(cache_from, (f"type=local,dest={staging},mode=max",), staging=staging, folder=folder)
+
+
+@dataclass(frozen=True)
+class BuilderInfo:
+    name: str
+    driver: str
+    containerd_store: bool
+
+
+def builder_can_export_cache(info: BuilderInfo) -> bool:
+    """docker-container/kubernetes/remote can; the docker driver only with the containerd image store."""
+    return info.driver != "docker" or info.containerd_store
+
+
+@dataclass(frozen=True)
+class BuilderDecision:
+    name: str | None  # None: the current builder
+    create: bool = False
+
+
+def choose_builder(env: Mapping[str, str], current: BuilderInfo, dedicated_exists: bool, needs_cache_export: bool) -> BuilderDecision:
+    if env.get("BUILDX_BUILDER"):
+        return BuilderDecision(env["BUILDX_BUILDER"])
+    if not needs_cache_export or builder_can_export_cache(current):
+        return BuilderDecision(None)
+    return BuilderDecision(DEDICATED_BUILDER, create=not dedicated_exists)
+
+
+def image_tags(name: str, git_sha: str, dirty: bool) -> tuple[str, str]:
+    """A unique tag for this build (sha, -dirty when the tree has changes) and the moving local tag."""
+    unique = f"{name}:{git_sha}{'-dirty' if dirty else ''}"
+    return unique, f"{name}:{LOCAL_TAG}"
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    context: Path
+    dockerfile: Path
+    target: str
+    tags: tuple[str, ...]
+    build_args: Mapping[str, str]
+    cache: CacheArgs = field(default_factory=CacheArgs)
+    builder: str | None = None
+    ca_bundle: Path | None = None
+    push: bool = False
+    load: bool = True
+    progress: str = "auto"
+    metadata_file: Path | None = None
+
+
+def buildx_command(request: BuildRequest) -> list[str]:
+    command = ["docker", "buildx", "build"]
+    if request.builder:
+        command += ["--builder", request.builder]
+    command += ["--file", str(request.dockerfile), "--target", request.target, "--progress", request.progress]
+    for key, value in request.build_args.items():
+        command += ["--build-arg", f"{key}={value}"]
+    for tag in request.tags:
+        command += ["--tag", tag]
+    for source in request.cache.cache_from:
+        command += ["--cache-from", source]
+    for destination in request.cache.cache_to:
+        command += ["--cache-to", destination]
+    if request.ca_bundle:
+        command += ["--secret", f"id=ca,src={request.ca_bundle}"]
+    if request.push:
+        command.append("--push")
+    if request.load:
+        command.append("--load")
+    if request.metadata_file:
+        command += ["--metadata-file", str(request.metadata_file)]
+    command.append(str(request.context))
+    return command
+
+
+def image_build_args(facts: Facts, python: str | None = None, base_image: str | None = None) -> dict[str, str]:
+    """Build arguments of backend/Dockerfile, from the single source."""
+    version = python or facts.image.python
+    base = base_image or facts.image.base_for(version)
+    return {"PYTHON_VERSION": version, "BASE_IMAGE": base, "DJANGO_SETTINGS_MODULE": facts.settings.production}
+
+
+def ca_bundle_path(option: str | None, env: Mapping[str, str]) -> Path | None:
+    raw = option or env.get("BUILD_CA_BUNDLE")
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        raise UserError(f"The CA bundle {path} does not exist", "pass an existing PEM file to --ca-bundle or BUILD_CA_BUNDLE")
+    return path
+
+
+# --- effects -----------------------------------------------------------------
+
+
+def _docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
+    except FileNotFoundError:
+        raise UserError(
+            "The docker command is not installed", "install Docker (on these machines: ../shared/container-engine/setup)"
+        ) from None
+
+
+def require_engine() -> None:
+    if _docker("info", "--format", "{{.ServerVersion}}").returncode != 0:
+        raise UserError(
+            "No Docker daemon is reachable",
+            "start Docker (on these machines: ../shared/container-engine/setup), or set DOCKER_HOST",
+        )
+
+
+def buildx_version() -> tuple[int, int]:
+    result = _docker("buildx", "version")
+    if result.returncode != 0:
+        raise UserError("Docker buildx is not installed", "install the buildx plugin (Debian: docker-buildx)")
+    return parse_buildx_version(result.stdout)
+
+
+def current_builder(name: str | None = None) -> BuilderInfo:
+    result = _docker("buildx", "inspect", *([name] if name else []))
+    if result.returncode != 0:
+        raise UserError(f"buildx cannot inspect the builder: {result.stderr.strip()}", "check `docker buildx ls`")
+    fields = dict(
+        (key.strip(), value.strip())
+        for key, _, value in (line.partition(":") for line in result.stdout.splitlines())
+        if value
+    )
+    info = _docker("info", "--format", "{{json .DriverStatus}}")
+    return BuilderInfo(
+        name=fields.get("Name", "default"),
+        driver=fields.get("Driver", "docker"),
+        containerd_store="io.containerd.snapshotter" in info.stdout,
+    )
+
+
+def builder_exists(name: str) -> bool:
+    return _docker("buildx", "inspect", name).returncode == 0
+
+
+def registry_readable(ref: str) -> bool:
+    return _docker("buildx", "imagetools", "inspect", ref, timeout=30).returncode == 0
+
+
+def git_state(root: Path) -> tuple[str, bool]:
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        )
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return "nogit", True
+    return sha, dirty
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    tags: tuple[str, ...]
+    cache_backend: str
+    seconds: float
+    metadata_file: Path
+    output: str
+    notes: tuple[str, ...]
+
+
+def build(
+    facts: Facts,
+    *,
+    cache: str = "auto",
+    target: str | None = None,
+    python: str | None = None,
+    base_image: str | None = None,
+    image_name: str | None = None,
+    ca_bundle: str | None = None,
+    push: bool = False,
+    load: bool = True,
+    context: Path | None = None,
+    cache_root: Path | None = None,
+    say: Callable[[str], None] = print,
+    env: Mapping[str, str] | None = None,
+) -> BuildResult:
+    """Build the image for real; returns what was built. Raises UserError with the fix."""
+    environ = os.environ if env is None else env
+    request = parse_cache_option(cache)
+    target = target or facts.image.target
+    name = image_name or facts.image.name
+    require_engine()
+    version = buildx_version()
+    decision = choose_cache(request, environ, registry_readable)
+    for note in decision.notes:
+        say(note)
+    builder_decision = choose_builder(environ, current_builder(), builder_exists(DEDICATED_BUILDER), decision.backend != "none")
+    if builder_decision.create:
+        say(f"builder: creating {DEDICATED_BUILDER} (docker-container driver); your default builder is unchanged")
+        created = _docker("buildx", "create", "--name", DEDICATED_BUILDER, "--driver", "docker-container", timeout=120)
+        if created.returncode != 0:
+            raise UserError(f"Cannot create a buildx builder: {created.stderr.strip()}", "set BUILDX_BUILDER to one that can export cache, or use --cache none")
+    cache_plan = cache_args(decision, facts, target, version, cache_root)
+    root = context or facts.root
+    sha, dirty = git_state(root)
+    tags = image_tags(name, sha, dirty)
+    metadata = root / ".cache" / "build-metadata" / f"{name}-{target}.json"
+    metadata.parent.mkdir(parents=True, exist_ok=True)
+    if cache_plan.staging:
+        shutil.rmtree(cache_plan.staging, ignore_errors=True)
+    command = buildx_command(
+        BuildRequest(
+            context=root,
+            dockerfile=root / facts.image.dockerfile.relative_to(facts.root),
+            target=target,
+            tags=tags,
+            build_args=image_build_args(facts, python, base_image),
+            cache=cache_plan,
+            builder=builder_decision.name,
+            ca_bundle=ca_bundle_path(ca_bundle, environ),
+            push=push,
+            load=load,
+            progress="auto" if sys.stdout.isatty() else "plain",
+            metadata_file=metadata,
+        )
+    )
+    say(f"build: {' '.join(command)}")
+    started = time.monotonic()
+    output = _stream(command)
+    seconds = time.monotonic() - started
+    if output.returncode != 0:
+        if cache_plan.staging:
+            shutil.rmtree(cache_plan.staging, ignore_errors=True)
+        raise UserError(
+            f"The image build failed (exit {output.returncode}; buildx's output is above)",
+            "fix the first ERROR line above; with a cache problem, retry with --cache none",
+        )
+    if cache_plan.staging and cache_plan.folder:
+        _swap(cache_plan.staging, cache_plan.folder)
+    return BuildResult(tags, decision.backend, seconds, metadata, output.stdout, decision.notes)
+
+
+def _stream(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    """Run buildx, echoing its output as it comes and keeping a copy."""
+    lines: list[str] = []
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            sys.stdout.write(line)
+            lines.append(line)
+    return subprocess.CompletedProcess(list(command), process.returncode, "".join(lines), "")
+
+
+def _swap(staging: Path, folder: Path) -> None:
+    """Replace the cache folder by the freshly exported one, so it never grows."""
+    old = folder.with_name(folder.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    staging.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def digest_from_metadata(path: Path) -> str:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return "unknown"
+    return str(data.get("containerimage.digest", "unknown"))
+
+
+def report(result: BuildResult) -> None:
+    rows = [
+        ["tags", ", ".join(result.tags)],
+        ["digest", digest_from_metadata(result.metadata_file)],
+        ["cache", result.cache_backend],
+        ["time", f"{result.seconds:.1f}s"],
+        ["metadata", str(result.metadata_file)],
+    ]
+    console.table("Image built", ["what", "value"], rows)
+    console.step_summary("### Image build\n\n" + console.markdown_table(["what", "value"], rows))
+    console.success(f"build-image: {result.tags[0]} built with the {result.cache_backend} cache in {result.seconds:.0f}s")
