@@ -189,8 +189,8 @@ def build(session: nox.Session) -> None:
 @nox.session(python=FACTS.newest_python)
 def tooling(session: nox.Session) -> None:
     """Tests of the `pipeline` package that the noxfile and tasks.py are built on."""
-    install(session, "tooling", "test", production=False)
-    session.run("pytest", "pipeline/tests", "-p", "no:django", *session.posargs)
+    install(session, "tooling", "test", "audit", production=False)
+    session.run("pytest", "-p", "no:django", *(session.posargs or ["pipeline/tests"]))
 
 
 @nox.session(python=False, default=False)

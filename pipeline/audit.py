@@ -37,7 +37,7 @@ UNREACHABLE_MARKERS = (
     "SSLError",
     "ServiceError",
 )
-NOT_AUDITED = re.compile(r"(\S+): Dependency not found on PyPI and could not be audited")
+NOT_AUDITED = re.compile(r"([\w.-]+): Dependency not found on PyPI and could not be audited")
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ def parse_cache_option(value: str) -> CacheRequest:
     if value.startswith("registry="):
         ref = value.split("=", 1)[1].strip()
         if not ref:
-            raise UserError("--cache registry= needs an image reference", "write --cache registry=ghcr.io/org/name:cache")
+            raise UserError("--cache registry= needs an image reference", "write --cache registry=ghcr.io/o/n:cache")
         return CacheRequest("registry", ref)
     if value in {"auto", "gha", "local", "none"}:
         return CacheRequest(value)
@@ -82,31 +82,29 @@ class CacheDecision:
     notes: tuple[str, ...] = ()
 
 
-def choose_cache(request: CacheRequest, env: Mapping[str, str], registry_readable: Callable[[str], bool]) -> CacheDecision:
+def choose_cache(
+    request: CacheRequest, env: Mapping[str, str], registry_readable: Callable[[str], bool]
+) -> CacheDecision:
     """Which cache backend this build uses, and the one-line notes explaining a fallback."""
     if request.backend == "none":
         return CacheDecision("none")
-    if request.backend == "registry":
-        assert request.ref is not None
-        if registry_readable(request.ref):
-            return CacheDecision("registry", request.ref)
-        return CacheDecision(
-            "none",
-            notes=(
-                f"cache: {request.ref} cannot be read (missing, or needs `docker login`); building without "
-                "the registry cache.",
-            ),
-        )
-    if request.backend in {"auto", "gha"}:
-        if gha_ready(env):
-            return CacheDecision("gha")
-        if on_github(env) and not under_act(env):
-            return CacheDecision("local", notes=(GHA_MISSING_NOTE,))
-        if request.backend == "gha":
-            return CacheDecision(
-                "local", notes=("cache: gha needs GitHub Actions' cache service, not available here; using local.",)
-            )
+    if request.backend == "registry" and request.ref:
+        return _registry_decision(request.ref, registry_readable)
+    if gha_ready(env):
+        return CacheDecision("gha")
+    if on_github(env) and not under_act(env):
+        return CacheDecision("local", notes=(GHA_MISSING_NOTE,))
+    if request.backend == "gha":
+        note = "cache: gha needs GitHub Actions' cache service, which is not available here; using local."
+        return CacheDecision("local", notes=(note,))
     return CacheDecision("local")
+
+
+def _registry_decision(ref: str, registry_readable: Callable[[str], bool]) -> CacheDecision:
+    if registry_readable(ref):
+        return CacheDecision("registry", ref)
+    note = f"cache: {ref} cannot be read (missing, or needs `docker login`); building without the registry cache."
+    return CacheDecision("none", notes=(note,))
 
 
 def parse_buildx_version(text: str) -> tuple[int, int]:
@@ -167,7 +165,9 @@ class BuilderDecision:
     create: bool = False
 
 
-def choose_builder(env: Mapping[str, str], current: BuilderInfo, dedicated_exists: bool, needs_cache_export: bool) -> BuilderDecision:
+def choose_builder(
+    env: Mapping[str, str], current: BuilderInfo, dedicated_exists: bool, needs_cache_export: bool
+) -> BuilderDecision:
     if env.get("BUILDX_BUILDER"):
         return BuilderDecision(env["BUILDX_BUILDER"])
     if not needs_cache_export or builder_can_export_cache(current):
@@ -235,7 +235,7 @@ def ca_bundle_path(option: str | None, env: Mapping[str, str]) -> Path | None:
         return None
     path = Path(raw).expanduser()
     if not path.is_file():
-        raise UserError(f"The CA bundle {path} does not exist", "pass an existing PEM file to --ca-bundle or BUILD_CA_BUNDLE")
+        raise UserError(f"The CA bundle {path} does not exist", "pass a PEM file to --ca-bundle or BUILD_CA_BUNDLE")
     return path
 
 
@@ -247,7 +247,8 @@ def _docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]
         return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
     except FileNotFoundError:
         raise UserError(
-            "The docker command is not installed", "install Docker (on these machines: ../shared/container-engine/setup)"
+            "The docker command is not installed",
+            "install Docker (on these machines: ../shared/container-engine/setup)",
         ) from None
 
 
@@ -270,11 +271,11 @@ def current_builder(name: str | None = None) -> BuilderInfo:
     result = _docker("buildx", "inspect", *([name] if name else []))
     if result.returncode != 0:
         raise UserError(f"buildx cannot inspect the builder: {result.stderr.strip()}", "check `docker buildx ls`")
-    fields = dict(
-        (key.strip(), value.strip())
+    fields = {
+        key.strip(): value.strip()
         for key, _, value in (line.partition(":") for line in result.stdout.splitlines())
         if value
-    )
+    }
     info = _docker("info", "--format", "{{json .DriverStatus}}")
     return BuilderInfo(
         name=fields.get("Name", "default"),
@@ -342,12 +343,17 @@ def build(
     decision = choose_cache(request, environ, registry_readable)
     for note in decision.notes:
         say(note)
-    builder_decision = choose_builder(environ, current_builder(), builder_exists(DEDICATED_BUILDER), decision.backend != "none")
+    builder_decision = choose_builder(
+        environ, current_builder(), builder_exists(DEDICATED_BUILDER), decision.backend != "none"
+    )
     if builder_decision.create:
         say(f"builder: creating {DEDICATED_BUILDER} (docker-container driver); your default builder is unchanged")
         created = _docker("buildx", "create", "--name", DEDICATED_BUILDER, "--driver", "docker-container", timeout=120)
         if created.returncode != 0:
-            raise UserError(f"Cannot create a buildx builder: {created.stderr.strip()}", "set BUILDX_BUILDER to one that can export cache, or use --cache none")
+            raise UserError(
+                f"Cannot create a buildx builder: {created.stderr.strip()}",
+                "set BUILDX_BUILDER to a builder that can export cache, or use --cache none",
+            )
     cache_plan = cache_args(decision, facts, target, version, cache_root)
     root = context or facts.root
     sha, dirty = git_state(root)
@@ -392,8 +398,7 @@ def _stream(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
     """Run buildx, echoing its output as it comes and keeping a copy."""
     lines: list[str] = []
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
-        assert process.stdout is not None
-        for line in process.stdout:
+        for line in process.stdout or ():
             sys.stdout.write(line)
             lines.append(line)
     return subprocess.CompletedProcess(list(command), process.returncode, "".join(lines), "")
@@ -427,4 +432,20 @@ def report(result: BuildResult) -> None:
     ]
     console.table("Image built", ["what", "value"], rows)
     console.step_summary("### Image build\n\n" + console.markdown_table(["what", "value"], rows))
-    console.success(f"build-image: {result.tags[0]} built with the {result.cache_backend} cache in {result.seconds:.0f}s")
+    console.success(f"build-image: {result.tags[0]} built ({result.cache_backend} cache, {result.seconds:.0f}s)")
+
+
+STEP_LINE = re.compile(r"^#(\d+) \[(?P<stage>[\w-]+) +\d+/\d+\] (?P<instruction>.+)$")
+CACHED_LINE = re.compile(r"^#(\d+) CACHED$")
+
+
+def cache_report(output: str) -> dict[str, bool]:
+    """{'<stage>: <instruction>': cached?} from a `--progress=plain` build log."""
+    steps: dict[str, str] = {}
+    cached: set[str] = set()
+    for line in output.splitlines():
+        if match := STEP_LINE.match(line.strip()):
+            steps.setdefault(match.group(1), f"{match.group('stage')}: {match.group('instruction')}")
+        elif match := CACHED_LINE.match(line.strip()):
+            cached.add(match.group(1))
+    return {step: number in cached for number, step in steps.items()}

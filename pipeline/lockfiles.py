@@ -17,8 +17,16 @@ EXPORTS = {
 
 def export_command(group: str, output: Path | None = None) -> list[str]:
     command = [
-        "uv", "export", "--frozen", "--quiet", "--no-emit-project", "--no-header",
-        "--only-group", group, "--format", "requirements-txt",
+        "uv",
+        "export",
+        "--frozen",
+        "--quiet",
+        "--no-emit-project",
+        "--no-header",
+        "--only-group",
+        group,
+        "--format",
+        "requirements-txt",
     ]
     if output is not None:
         command += ["--output-file", str(output)]

@@ -1,0 +1,142 @@
+"""The audit: allow-list rules, and real pip-audit against a local OSV fixture server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline import audit
+from pipeline.errors import UserError
+from pipeline.facts import ROOT
+from pipeline.tests.conftest import RunNox
+from pipeline.tests.osv_fixture import advisory, osv_server
+
+TODAY = dt.date(2026, 11, 21)
+FIXTURE_ID = "GHSA-fixt-ure0-0001"
+
+
+def locked_version(package: str) -> str:
+    match = re.search(rf'name = "{package}"\nversion = "([^"]+)"', (ROOT / "uv.lock").read_text())
+    assert match, package
+    return match.group(1)
+
+
+def django_advisories() -> dict[tuple[str, str], list[dict[str, object]]]:
+    version = locked_version("django")
+    return {("django", version): [advisory(FIXTURE_ID, "django", "99.0", "Fixture: a flaw in Django")]}
+
+
+@pytest.fixture(scope="module")
+def requirements(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("audit") / "requirements.txt"
+    subprocess.run(
+        ["uv", "export", "--frozen", "--quiet", "--no-emit-project", "--no-default-groups", "--group", "dev",  # noqa: S607
+         "--format", "requirements-txt", "--output-file", str(path)],
+        cwd=ROOT, check=True,
+    )
+    return path
+
+
+def run_audit(requirements: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.audit", str(requirements), *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+def write_allowlist(path: Path, expires: str, advisory_id: str = FIXTURE_ID) -> Path:
+    path.write_text(f'[[advisory]]\nid = "{advisory_id}"\nreason = "fixture"\nexpires = {expires}\n')
+    return path
+
+
+# --- allow-list rules -------------------------------------------------------
+
+
+def test_valid_allowlist_entries_are_read(tmp_path: Path) -> None:
+    entries = audit.load_allowlist(write_allowlist(tmp_path / "a.toml", "2027-01-01"), TODAY)
+    assert entries == [audit.AllowedAdvisory(FIXTURE_ID, "fixture", dt.date(2027, 1, 1))]
+
+
+def test_an_expired_entry_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=f"{FIXTURE_ID} expired on 2026-01-01"):
+        audit.load_allowlist(write_allowlist(tmp_path / "a.toml", "2026-01-01"), TODAY)
+
+
+def test_an_entry_without_reason_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "a.toml"
+    path.write_text('[[advisory]]\nid = "X"\nexpires = 2027-01-01\n')
+    with pytest.raises(UserError, match="entry 1 lacks reason"):
+        audit.load_allowlist(path, TODAY)
+
+
+def test_the_committed_allowlist_is_valid() -> None:
+    audit.load_allowlist(ROOT / "audit-allowlist.toml", dt.date.today())
+
+
+def test_command_is_strict_and_uses_the_mirror() -> None:
+    command = audit.pip_audit_command(
+        Path("r.txt"), [audit.AllowedAdvisory("X-1", "r", TODAY)], "http://mirror/v1/query"
+    )
+    assert "--strict" in command
+    assert command[command.index("--osv-url") + 1] == "http://mirror/v1/query"
+    assert command[command.index("--ignore-vuln") + 1] == "X-1"
+
+
+def test_unreachable_and_unlookupable_are_explained() -> None:
+    assert "could not be reached" in (audit.explain_failure("requests.exceptions.ConnectionError: ...", None) or "")
+    not_found = "ERROR:pip_audit._cli:asgiref: Dependency not found on PyPI and could not be audited: asgiref (3.1)"
+    assert "could not be looked up (asgiref" in (audit.explain_failure(not_found, None) or "")
+    assert audit.explain_failure("Found 1 known vulnerability", None) is None
+
+
+# --- real pip-audit, fixture advisories -------------------------------------
+
+
+def test_clean_fixture_passes(requirements: Path, tmp_path: Path) -> None:
+    with osv_server({}) as url:
+        result = run_audit(requirements, "--osv-url", url, "--allowlist", str(tmp_path / "none.toml"))
+    assert result.returncode == 0, result.stderr
+    assert "audit: passed" in result.stdout
+
+
+def test_a_vulnerable_pin_fails_naming_it(requirements: Path, tmp_path: Path) -> None:
+    with osv_server(django_advisories()) as url:
+        result = run_audit(requirements, "--osv-url", url, "--allowlist", str(tmp_path / "none.toml"))
+    assert result.returncode == 1
+    assert FIXTURE_ID in result.stdout
+    assert "django" in result.stdout.lower()
+    assert "vulnerable dependencies found" in result.stderr
+
+
+def test_an_allowlisted_advisory_passes_until_it_expires(requirements: Path, tmp_path: Path) -> None:
+    with osv_server(django_advisories()) as url:
+        allowed = run_audit(
+            requirements, "--osv-url", url, "--allowlist", str(write_allowlist(tmp_path / "ok.toml", "2099-01-01"))
+        )
+        expired = run_audit(
+            requirements, "--osv-url", url, "--allowlist", str(write_allowlist(tmp_path / "old.toml", "2020-01-01"))
+        )
+    assert allowed.returncode == 0, allowed.stderr
+    assert expired.returncode == 1
+    assert f"{FIXTURE_ID} expired on 2020-01-01" in expired.stderr
+
+
+def test_an_unreachable_service_fails_in_one_line(requirements: Path, tmp_path: Path) -> None:
+    with osv_server({}) as url:
+        pass  # the server is gone: its port is closed now
+    result = run_audit(requirements, "--osv-url", url, "--allowlist", str(tmp_path / "none.toml"))
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "could not be reached, so nothing was audited" in result.stderr
+
+
+def test_the_nox_session_fails_on_a_vulnerable_pin(run_nox: RunNox) -> None:
+    with osv_server(django_advisories()) as url:
+        result = run_nox("-s", "audit", "--", "--osv-url", url)
+    assert result.returncode != 0
+    assert FIXTURE_ID in result.stdout + result.stderr

@@ -1,0 +1,195 @@
+"""The pure decisions of the image build: cache backend, builder, arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline import images
+from pipeline.errors import UserError
+from pipeline.facts import load
+
+GITHUB = {"GITHUB_ACTIONS": "true"}
+GHA_READY = {**GITHUB, "ACTIONS_RUNTIME_TOKEN": "t", "ACTIONS_RESULTS_URL": "https://results"}
+OLD_BUILDX = (0, 13)
+NEW_BUILDX = (0, 35)
+
+
+def readable(_: str) -> bool:
+    return True
+
+
+def unreadable(_: str) -> bool:
+    return False
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("auto", images.CacheRequest("auto")),
+        ("none", images.CacheRequest("none")),
+        ("registry=ghcr.io/o/n:cache", images.CacheRequest("registry", "ghcr.io/o/n:cache")),
+    ],
+)
+def test_parse_cache_option(value: str, expected: images.CacheRequest) -> None:
+    assert images.parse_cache_option(value) == expected
+
+
+@pytest.mark.parametrize("value", ["s3", "registry=", "inline"])
+def test_unknown_cache_backend_is_a_user_error(value: str) -> None:
+    with pytest.raises(UserError):
+        images.parse_cache_option(value)
+
+
+def test_gha_when_github_runtime_is_exposed() -> None:
+    decision = images.choose_cache(images.CacheRequest("auto"), GHA_READY, readable)
+    assert decision == images.CacheDecision("gha")
+
+
+def test_legacy_cache_url_also_counts() -> None:
+    env = {**GITHUB, "ACTIONS_RUNTIME_TOKEN": "t", "ACTIONS_CACHE_URL": "https://cache"}
+    assert images.choose_cache(images.CacheRequest("auto"), env, readable).backend == "gha"
+
+
+def test_on_github_without_token_says_so_and_falls_back_to_local() -> None:
+    decision = images.choose_cache(images.CacheRequest("auto"), GITHUB, readable)
+    assert decision.backend == "local"
+    assert len(decision.notes) == 1
+    assert "ACTIONS_RUNTIME_TOKEN" in decision.notes[0]
+
+
+def test_under_act_uses_local_silently() -> None:
+    decision = images.choose_cache(images.CacheRequest("auto"), {**GHA_READY, "ACT": "true"}, readable)
+    assert decision == images.CacheDecision("local")
+
+
+def test_gha_requested_off_github_falls_back_with_a_note() -> None:
+    decision = images.choose_cache(images.CacheRequest("gha"), {}, readable)
+    assert decision.backend == "local"
+    assert decision.notes
+
+
+def test_auto_off_github_is_local() -> None:
+    assert images.choose_cache(images.CacheRequest("auto"), {}, readable) == images.CacheDecision("local")
+
+
+def test_registry_readable_is_used() -> None:
+    decision = images.choose_cache(images.CacheRequest("registry", "r/x:c"), {}, readable)
+    assert decision == images.CacheDecision("registry", "r/x:c")
+
+
+def test_registry_unreadable_builds_without_it_and_says_so() -> None:
+    decision = images.choose_cache(images.CacheRequest("registry", "r/x:c"), {}, unreadable)
+    assert decision.backend == "none"
+    assert "r/x:c cannot be read" in decision.notes[0]
+
+
+def test_none_means_no_cache_arguments() -> None:
+    args = images.cache_args(images.CacheDecision("none"), load(), "runtime", OLD_BUILDX)
+    assert args == images.CacheArgs()
+
+
+def test_gha_arguments_have_a_scope_per_image_and_mode_max() -> None:
+    args = images.cache_args(images.CacheDecision("gha"), load(), "runtime", OLD_BUILDX)
+    assert args.cache_from == ("type=gha,scope=backend-backend-runtime",)
+    assert args.cache_to == ("type=gha,scope=backend-backend-runtime,mode=max",)
+
+
+def test_registry_arguments_are_typed_never_bare() -> None:
+    args = images.cache_args(images.CacheDecision("registry", "r/x:c"), load(), "runtime", OLD_BUILDX)
+    assert args.cache_from == ("type=registry,ref=r/x:c",)
+
+
+def test_local_without_existing_cache_imports_nothing(tmp_path: Path) -> None:
+    args = images.cache_args(images.CacheDecision("local"), load(), "runtime", OLD_BUILDX, tmp_path)
+    assert args.cache_from == ()
+    assert args.staging == tmp_path / "backend-runtime.new"
+    assert args.cache_to == (f"type=local,dest={tmp_path / 'backend-runtime.new'},mode=max",)
+
+
+def test_local_with_existing_cache_imports_it(tmp_path: Path) -> None:
+    folder = tmp_path / "backend-runtime"
+    folder.mkdir()
+    (folder / "index.json").write_text("{}")
+    args = images.cache_args(images.CacheDecision("local"), load(), "runtime", OLD_BUILDX, tmp_path)
+    assert args.cache_from == (f"type=local,src={folder}",)
+
+
+def test_new_buildx_resets_the_folder_in_place(tmp_path: Path) -> None:
+    args = images.cache_args(images.CacheDecision("local"), load(), "runtime", NEW_BUILDX, tmp_path)
+    assert args.staging is None
+    assert args.cache_to[0].endswith("reset=true")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("github.com/docker/buildx 0.13.1+ds1 0.13.1+ds1-3", (0, 13)), ("github.com/docker/buildx v0.35.0 abc", (0, 35))],
+)
+def test_parse_buildx_version(text: str, expected: tuple[int, int]) -> None:
+    assert images.parse_buildx_version(text) == expected
+
+
+def test_builder_choice() -> None:
+    docker_classic = images.BuilderInfo("default", "docker", containerd_store=False)
+    docker_containerd = images.BuilderInfo("default", "docker", containerd_store=True)
+    assert images.choose_builder({"BUILDX_BUILDER": "mine"}, docker_classic, False, True).name == "mine"
+    assert images.choose_builder({}, docker_containerd, False, True) == images.BuilderDecision(None)
+    assert images.choose_builder({}, docker_classic, False, False) == images.BuilderDecision(None)
+    assert images.choose_builder({}, docker_classic, False, True) == images.BuilderDecision(
+        images.DEDICATED_BUILDER, create=True
+    )
+    assert images.choose_builder({}, docker_classic, True, True).create is False
+
+
+def test_tags_are_unique_per_commit_plus_a_moving_tag() -> None:
+    assert images.image_tags("backend", "abc123", dirty=False) == ("backend:abc123", "backend:local")
+    assert images.image_tags("backend", "abc123", dirty=True)[0] == "backend:abc123-dirty"
+
+
+def test_buildx_command_carries_secret_cache_and_facts(tmp_path: Path) -> None:
+    facts = load()
+    ca = tmp_path / "ca.pem"
+    command = images.buildx_command(
+        images.BuildRequest(
+            context=facts.root,
+            dockerfile=facts.image.dockerfile,
+            target="runtime",
+            tags=("backend:x",),
+            build_args=images.image_build_args(facts),
+            cache=images.CacheArgs(("type=local,src=/c",), ("type=local,dest=/c.new,mode=max",)),
+            ca_bundle=ca,
+            progress="plain",
+        )
+    )
+    assert f"id=ca,src={ca}" in command
+    assert f"DJANGO_SETTINGS_MODULE={facts.settings.production}" in command
+    assert f"BASE_IMAGE={facts.image.base}" in command
+    assert "--load" in command
+    assert "--push" not in command
+    assert not any("BUILDKIT_INLINE_CACHE" in part for part in command)
+    assert command[-1] == str(facts.root)
+
+
+def test_ca_bundle_must_exist(tmp_path: Path) -> None:
+    assert images.ca_bundle_path(None, {}) is None
+    with pytest.raises(UserError, match="does not exist"):
+        images.ca_bundle_path(str(tmp_path / "missing.pem"), {})
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("pem")
+    assert images.ca_bundle_path(None, {"BUILD_CA_BUNDLE": str(bundle)}) == bundle
+
+
+def test_cache_report_reads_plain_progress() -> None:
+    log = "\n".join(
+        [
+            "#7 [builder 5/5] RUN uv sync",
+            "#7 CACHED",
+            "#9 [runtime 7/8] COPY backend/catalog ./catalog",
+            "#9 DONE 0.1s",
+        ]
+    )
+    assert images.cache_report(log) == {
+        "builder: RUN uv sync": True,
+        "runtime: COPY backend/catalog ./catalog": False,
+    }

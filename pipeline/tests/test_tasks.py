@@ -1,0 +1,44 @@
+"""tasks.py's error paths, through the real invoke: one paragraph, exit 1, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from pipeline.facts import ROOT
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["build-image", "--cache", "s3"], {}, "Unknown cache backend 's3'"),
+        (["build-image"], {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}, "No Docker daemon is reachable"),
+        (["build-image", "--ca-bundle", "/nonexistent.pem"], {}, "The CA bundle /nonexistent.pem does not exist"),
+    ],
+)
+def test_user_errors_are_one_paragraph(args: list[str], env: dict[str, str], message: str) -> None:
+    result = invoke(*args, env=env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert message in result.stderr
+    assert "Fix:" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_tasks_are_listed() -> None:
+    assert "build-image" in invoke("--list").stdout
