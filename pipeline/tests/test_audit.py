@@ -35,9 +35,22 @@ def django_advisories() -> dict[tuple[str, str], list[dict[str, object]]]:
 def requirements(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("audit") / "requirements.txt"
     subprocess.run(
-        ["uv", "export", "--frozen", "--quiet", "--no-emit-project", "--no-default-groups", "--group", "dev",  # noqa: S607
-         "--format", "requirements-txt", "--output-file", str(path)],
-        cwd=ROOT, check=True,
+        [
+            "uv",
+            "export",
+            "--frozen",
+            "--quiet",
+            "--no-emit-project",
+            "--no-default-groups",
+            "--group",
+            "dev",
+            "--format",
+            "requirements-txt",
+            "--output-file",
+            str(path),
+        ],
+        cwd=ROOT,
+        check=True,
     )
     return path
 
@@ -45,7 +58,11 @@ def requirements(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_audit(requirements: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pipeline.audit", str(requirements), *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 

@@ -1,0 +1,63 @@
+"""Each quality gate fails on its kind of defect, injected into a copy of the project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.facts import load
+from pipeline.tests.conftest import RunNox
+
+NEWEST = load().newest_python
+
+
+def append(path: Path, text: str) -> None:
+    path.write_text(path.read_text() + text)
+
+
+@pytest.mark.parametrize(
+    ("session", "inject", "expected"),
+    [
+        pytest.param(
+            "lint",
+            lambda root: append(root / "backend/catalog/views.py", "\nimport os\n"),
+            "F401",
+            id="lint-error",
+        ),
+        pytest.param(
+            "format",
+            lambda root: append(root / "backend/catalog/views.py", "\nBADLY   =   [1,2,\n 3]\n"),
+            "would be reformatted",
+            id="format-error",
+        ),
+        pytest.param(
+            f"mypy-{NEWEST}",
+            lambda root: append(root / "backend/catalog/views.py", '\n\ndef answer() -> int:\n    return "42"\n'),
+            "Incompatible return value type",
+            id="type-error",
+        ),
+        pytest.param(
+            "bandit",
+            lambda root: (root / "backend/catalog/shell.py").write_text(
+                "import subprocess\n\n\ndef run(command: str) -> int:\n"
+                "    return subprocess.call(command, shell=True)\n"
+            ),
+            "B602",
+            id="shell-true",
+        ),
+        pytest.param(
+            "build",
+            lambda root: append(root / "backend/config/urls.py", "\nimport debug_toolbar  # noqa: F401\n"),
+            "No module named 'debug_toolbar'",
+            id="dev-import-in-production",
+        ),
+    ],
+)
+def test_gate_fails_on_its_defect(project_copy: Path, run_nox: RunNox, session: str, inject, expected: str) -> None:  # type: ignore[no-untyped-def]
+    clean = run_nox("-s", session)
+    assert clean.returncode == 0, f"{session} must pass before the defect: {clean.stdout[-1500:]}{clean.stderr[-1500:]}"
+    inject(project_copy)
+    broken = run_nox("-s", session)
+    assert broken.returncode != 0, f"{session} passed despite the defect"
+    assert expected in broken.stdout + broken.stderr
