@@ -9,8 +9,9 @@ from __future__ import annotations
 from invoke.context import Context
 from invoke.tasks import task
 
-from pipeline import console, images
+from pipeline import console, containers, images
 from pipeline.entry import user_errors
+from pipeline.errors import UserError
 from pipeline.facts import load as load_facts
 
 
@@ -49,3 +50,24 @@ def build_image(
             say=console.say,
         )
         images.report(result)
+
+
+@task(
+    help={
+        "mode": "validate (the image alone, no database) | stack (compose: PostgreSQL, Redis, the image)",
+        "image": "image to check (default: <image name>:local, what build-image tags)",
+        "timeout": "seconds to wait for healthy (default 120)",
+    }
+)
+def check_container(c: Context, mode: str = "validate", image: str | None = None, timeout: float = 120) -> None:
+    """Prove the production image starts and serves; removes everything it started."""
+    with user_errors():
+        facts = load_facts()
+        tag = image or f"{facts.image.name}:{images.LOCAL_TAG}"
+        if mode == "validate":
+            report = containers.check_validate(facts, tag, timeout)
+        elif mode == "stack":
+            report = containers.check_stack(facts, tag, timeout)
+        else:
+            raise UserError(f"Unknown mode {mode!r}", "use --mode validate or --mode stack")
+        containers.print_report(report)

@@ -70,6 +70,8 @@ class Facts:
     image: ImageFacts
     cache: CacheFacts
     services: ServiceImages
+    production_dependencies: tuple[str, ...]
+    dev_only_dependencies: tuple[str, ...]
 
     @property
     def newest_python(self) -> str:
@@ -85,6 +87,17 @@ def supported_pythons(pyproject: dict[str, Any], max_version: str) -> tuple[str,
             f"pyproject.toml cannot give the supported Pythons ({error})",
             "set requires-python = '>=3.X' in [project] and max-python in [tool.pipeline]",
         ) from None
+
+
+def group_requirements(groups: dict[str, list[Any]], name: str) -> list[str]:
+    """A dependency group's requirement strings, with `include-group` expanded."""
+    requirements: list[str] = []
+    for entry in groups.get(name, []):
+        if isinstance(entry, dict):
+            requirements += group_requirements(groups, entry["include-group"])
+        else:
+            requirements.append(str(entry))
+    return requirements
 
 
 def _table(data: dict[str, Any], *keys: str) -> dict[str, Any]:
@@ -129,6 +142,8 @@ def parse(data: dict[str, Any], root: Path, environ: dict[str, str] | None = Non
             base_template=image["base"],
         ),
         cache=CacheFacts(local_dir=root / cache_table["local-dir"], gha_scope_prefix=cache_table["gha-scope-prefix"]),
+        production_dependencies=tuple(project.get("dependencies", [])),
+        dev_only_dependencies=tuple(group_requirements(data.get("dependency-groups", {}), "dev")),
         services=ServiceImages(
             postgres=env.get("POSTGRES_IMAGE") or services["postgres-image"],
             redis=env.get("REDIS_IMAGE") or services["redis-image"],

@@ -1,0 +1,351 @@
+"""The container start-up check: does the production image start and serve?
+
+validate: the image alone (SQLite, no Redis), the entrypoint's `config` checks,
+    healthy per Docker's HEALTHCHECK, then inside it: every production
+    dependency imports and no dev-only package is present.
+stack: compose/ci.yaml (PostgreSQL, Redis, the image with `full` checks and
+    migrations), then /readyz and a round trip through the API.
+
+Everything a check starts carries its run id (a container label, or a
+compose project name) and is removed at the end, also on failure and Ctrl-C;
+nothing else is touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from pipeline import console
+from pipeline.errors import UserError
+from pipeline.facts import Facts
+
+RUN_LABEL = "pipeline.check-container"
+COMPOSE_FILE = Path("compose/ci.yaml")
+CONTAINER_PORT = "8000/tcp"
+LOG_TAIL = 40
+
+# Run inside the image: import every production distribution's top-level
+# modules; report dev-only distributions that are installed.
+IMPORT_PROBE = """
+import importlib, importlib.metadata as md, json, sys
+wanted, forbidden = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+tops = {}
+for module, dists in md.packages_distributions().items():
+    for dist in dists:
+        tops.setdefault(dist.lower().replace('_', '-'), []).append(module)
+failed, missing = [], []
+for dist in wanted:
+    modules = [m for m in tops.get(dist, []) if not m.startswith('_')]
+    if not modules:
+        missing.append(dist)
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception as error:
+            failed.append(f'{module} ({dist}): {type(error).__name__}: {error}')
+present = sorted(d for d in forbidden if d in tops)
+print(json.dumps({'failed': failed, 'missing': missing, 'dev_present': present}))
+"""
+
+
+@dataclass
+class CheckReport:
+    mode: str
+    image: str
+    seconds_to_healthy: float = 0.0
+    passed: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[list[str]]:
+        return [
+            ["mode", self.mode],
+            ["image", self.image],
+            ["time to healthy", f"{self.seconds_to_healthy:.1f}s"],
+            *[["passed", check] for check in self.passed],
+        ]
+
+
+def throwaway_secret_key() -> str:
+    return secrets.token_urlsafe(50)
+
+
+def validate_environment(secret_key: str) -> dict[str, str]:
+    """Production settings with throw-away values; SQLite; only the `config` checks."""
+    return {
+        "STARTUP_CHECKS": "config",
+        "DJANGO_SECRET_KEY": secret_key,
+        "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
+        "DATABASE_URL": "sqlite:////tmp/validate.sqlite3",
+    }
+
+
+def compose_environment(facts: Facts, image: str, secret_key: str, overrides: Mapping[str, str]) -> dict[str, str]:
+    """What compose/*.yaml read: the single-source facts, the image, a throw-away key."""
+    return {
+        "POSTGRES_IMAGE": facts.services.postgres,
+        "REDIS_IMAGE": facts.services.redis,
+        "DJANGO_SETTINGS_MODULE": facts.settings.production,
+        "BACKEND_IMAGE": image,
+        "DJANGO_SECRET_KEY": secret_key,
+        **overrides,
+    }
+
+
+def dependency_names(requirements: Sequence[str]) -> list[str]:
+    """Normalised distribution names of PEP 508 requirement strings."""
+    names = []
+    for requirement in requirements:
+        name = requirement
+        for stop in "[<>=!~; ":
+            name = name.split(stop, 1)[0]
+        names.append(name.strip().lower().replace("_", "-"))
+    return names
+
+
+def run_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+# --- effects -------------------------------------------------------------------
+
+
+def client() -> docker.DockerClient:
+    try:
+        engine = docker.from_env(timeout=60)
+        engine.ping()
+    except docker.errors.DockerException:
+        raise UserError(
+            "No Docker daemon is reachable",
+            "start Docker (on these machines: ../shared/container-engine/setup), or set DOCKER_HOST",
+        ) from None
+    return engine
+
+
+def require_image(engine: docker.DockerClient, image: str) -> None:
+    try:
+        engine.images.get(image)
+    except docker.errors.ImageNotFound:
+        raise UserError(f"The image {image} does not exist here", "build it first: invoke build-image") from None
+
+
+@contextlib.contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C, so cleanup runs either way."""
+
+    def raise_interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# The check stands in for the TLS proxy in front of production: HTTPS as seen by Django.
+PROXY_HEADERS = {"Host": "localhost", "X-Forwarded-Proto": "https"}
+
+
+def http_get(url: str, timeout: float = 5) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers=PROXY_HEADERS)  # noqa: S310 (a URL we built)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310
+            return int(response.status), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def http_post_json(url: str, payload: Mapping[str, Any], timeout: float = 5) -> tuple[int, str]:
+    data = json.dumps(payload).encode()
+    request = urllib.request.Request(  # noqa: S310 (a URL we built)
+        url, data=data, method="POST", headers={**PROXY_HEADERS, "Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310
+            return int(response.status), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def container_logs(container: Container) -> str:
+    try:
+        return bytes(container.logs(tail=LOG_TAIL)).decode(errors="replace")
+    except docker.errors.APIError:
+        return "(no logs)"
+
+
+def health_output(container: Container) -> str:
+    probes = container.attrs.get("State", {}).get("Health", {}).get("Log") or []
+    return "\n".join(str(probe.get("Output", "")).strip() for probe in probes[-3:]) or "(no probe ran)"
+
+
+def wait_until_healthy(container: Container, timeout: float, clock: Callable[[], float] = time.monotonic) -> float:
+    """Seconds until Docker reports the container healthy; UserError with its logs otherwise."""
+    started = clock()
+    while True:
+        container.reload()
+        state = container.attrs["State"]
+        health = state.get("Health", {}).get("Status")
+        if health == "healthy":
+            return clock() - started
+        if state.get("Status") in {"exited", "dead"} or health == "unhealthy":
+            what = f"exited with code {state.get('ExitCode')}" if state.get("Status") != "running" else "is unhealthy"
+            raise UserError(
+                f"The container {what}. Its last log lines:\n{container_logs(container)}\n"
+                f"Last health probes:\n{health_output(container)}\n",
+                "fix what the container's own error above says, then rebuild (invoke build-image) and rerun",
+            )
+        if clock() - started > timeout:
+            raise UserError(
+                f"The container did not become healthy within {timeout:g}s. Its last log lines:\n"
+                f"{container_logs(container)}\nLast health probes:\n{health_output(container)}\n",
+                "raise --timeout if the machine is slow, or fix what the logs show",
+            )
+        time.sleep(0.5)
+
+
+def check_validate(facts: Facts, image: str, timeout: float, say: Callable[[str], None] = console.say) -> CheckReport:
+    engine = client()
+    require_image(engine, image)
+    report = CheckReport("validate", image)
+    identifier = run_id()
+    container: Container | None = None
+    with interrupt_on_sigterm():
+        try:
+            container = engine.containers.run(
+                image,
+                detach=True,
+                name=f"backend-check-{identifier}",
+                labels={RUN_LABEL: identifier},
+                environment=validate_environment(throwaway_secret_key()),
+                ports={CONTAINER_PORT: ("127.0.0.1", None)},
+            )
+            say(f"validate: started {container.name} from {image}; waiting for it to be healthy")
+            report.seconds_to_healthy = wait_until_healthy(container, timeout)
+            report.passed.append("healthy per the image's HEALTHCHECK (/healthz)")
+            container.reload()
+            port = container.attrs["NetworkSettings"]["Ports"][CONTAINER_PORT][0]["HostPort"]
+            status, body = http_get(f"http://127.0.0.1:{port}/healthz")
+            if status != 200:
+                raise UserError(f"/healthz answered {status} on 127.0.0.1:{port}: {body[:200]}", "see the logs")
+            report.passed.append(f"/healthz answers 200 through 127.0.0.1:{port}")
+            probe_imports(container, facts, report)
+        finally:
+            if container is not None:
+                with contextlib.suppress(docker.errors.NotFound):
+                    container.remove(force=True, v=True)
+    return report
+
+
+def probe_imports(container: Container, facts: Facts, report: CheckReport) -> None:
+    production = dependency_names(facts.production_dependencies)
+    dev_only = sorted(set(dependency_names(facts.dev_only_dependencies)) - set(production))
+    result = container.exec_run(["python", "-c", IMPORT_PROBE, json.dumps(production), json.dumps(dev_only)])
+    output = bytes(result.output).decode(errors="replace").strip()
+    if result.exit_code != 0:
+        raise UserError(f"The import probe failed inside the container:\n{output}", "see the error above")
+    found = json.loads(output.splitlines()[-1])
+    if found["failed"] or found["missing"]:
+        raise UserError(
+            "Production dependencies do not import in the image: "
+            + "; ".join(found["failed"] + [f"{name} is not installed" for name in found["missing"]]),
+            "fix the builder stage of backend/Dockerfile or uv.lock",
+        )
+    report.passed.append(f"all {len(production)} production dependencies import")
+    if found["dev_present"]:
+        raise UserError(
+            f"Dev-only packages are installed in the image: {', '.join(found['dev_present'])}",
+            "install only the production dependencies in backend/Dockerfile",
+        )
+    report.passed.append(f"none of {len(dev_only)} dev-only packages is installed")
+
+
+# --- stack mode ------------------------------------------------------------------
+
+
+def compose(project: str, environment: Mapping[str, str], *args: str, root: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    command = ["docker", "compose", "--project-name", project, "--file", str(root / COMPOSE_FILE), *args]
+    return subprocess.run(
+        command, cwd=root, env={**os.environ, **environment}, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def check_stack(
+    facts: Facts,
+    image: str,
+    timeout: float,
+    overrides: Mapping[str, str] | None = None,
+    say: Callable[[str], None] = console.say,
+) -> CheckReport:
+    engine = client()
+    require_image(engine, image)
+    report = CheckReport("stack", image)
+    project = f"backend-check-{run_id()}"
+    environment = compose_environment(facts, image, throwaway_secret_key(), overrides or {})
+    with interrupt_on_sigterm():
+        try:
+            say(f"stack: starting compose project {project} (PostgreSQL, Redis, {image})")
+            started = time.monotonic()
+            up = compose(project, environment, "up", "--detach", "--wait", "--wait-timeout", str(int(timeout)),
+                         root=facts.root, timeout=timeout + 60)
+            if up.returncode != 0:
+                logs = compose(project, environment, "logs", "--no-color", "--tail", str(LOG_TAIL), "backend",
+                               root=facts.root, timeout=60)
+                raise UserError(
+                    f"The stack did not become healthy within {timeout:g}s ({up.stderr.strip().splitlines()[-1:]}). "
+                    f"The backend's last log lines:\n{logs.stdout.strip()}\n",
+                    "read the backend's own error above (a missing database shows as wait_for_db timing out)",
+                )
+            report.seconds_to_healthy = time.monotonic() - started
+            report.passed.append("PostgreSQL, Redis and the backend healthy; migrations applied at start")
+            port = compose(project, environment, "port", "backend", "8000", root=facts.root, timeout=60)
+            base = f"http://{port.stdout.strip()}"
+            exercise_api(base, report)
+        finally:
+            down = compose(project, environment, "down", "--volumes", "--remove-orphans", "--timeout", "5",
+                           root=facts.root, timeout=120)
+            if down.returncode != 0:
+                console.failure(f"stack: cleaning up {project} failed: {down.stderr.strip()}")
+    return report
+
+
+def exercise_api(base: str, report: CheckReport) -> None:
+    status, body = http_get(f"{base}/readyz")
+    ready = json.loads(body) if body.startswith("{") else {}
+    if status != 200 or ready.get("checks") != {"database": "ok", "cache": "ok"}:
+        raise UserError(f"/readyz answered {status}: {body[:300]}", "the named dependency is not reachable from the backend")
+    report.passed.append("/readyz: database ok, cache ok")
+    name = f"check-{run_id()}"
+    status, body = http_post_json(f"{base}/api/items/", {"name": name, "price_cents": 100, "quantity": 1})
+    if status != 201:
+        raise UserError(f"POST /api/items/ answered {status}: {body[:300]}", "see the backend's logs")
+    item_id = json.loads(body)["id"]
+    status, body = http_get(f"{base}/api/items/{item_id}/")
+    if status != 200 or json.loads(body).get("name") != name:
+        raise UserError(f"GET /api/items/{item_id}/ answered {status}: {body[:300]}", "see the backend's logs")
+    report.passed.append("API round trip: created an item and read it back")
+
+
+def print_report(report: CheckReport) -> None:
+    console.table(f"check-container ({report.mode})", ["what", "value"], report.rows())
+    console.step_summary(
+        f"### Container check: {report.mode}\n\n" + console.markdown_table(["what", "value"], report.rows())
+    )
+    console.success(f"check-container: {report.mode} mode passed; healthy after {report.seconds_to_healthy:.1f}s")
