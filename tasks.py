@@ -71,3 +71,12 @@ def check_container(c: Context, mode: str = "validate", image: str | None = None
         else:
             raise UserError(f"Unknown mode {mode!r}", "use --mode validate or --mode stack")
         containers.print_report(report)
+
+
+@task(help={"down": "stop and remove the stack's containers (the database volume is kept)"})
+def dev_stack(c: Context, down: bool = False) -> None:
+    """Development stack (compose/dev.yaml): backend with the code mounted, PostgreSQL, Redis."""
+    with user_errors():
+        code = containers.run_dev_stack(load_facts(), down=down)
+        if code:
+            raise UserError(f"docker compose exited with {code} (its output is above)", "fix what it reported")

@@ -280,10 +280,18 @@ def probe_imports(container: Container, facts: Facts, report: CheckReport) -> No
 # --- stack mode ------------------------------------------------------------------
 
 
-def compose(project: str, environment: Mapping[str, str], *args: str, root: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+def compose(
+    project: str, environment: Mapping[str, str], *args: str, root: Path, timeout: float
+) -> subprocess.CompletedProcess[str]:
     command = ["docker", "compose", "--project-name", project, "--file", str(root / COMPOSE_FILE), *args]
     return subprocess.run(
-        command, cwd=root, env={**os.environ, **environment}, capture_output=True, text=True, timeout=timeout, check=False
+        command,
+        cwd=root,
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -303,11 +311,29 @@ def check_stack(
         try:
             say(f"stack: starting compose project {project} (PostgreSQL, Redis, {image})")
             started = time.monotonic()
-            up = compose(project, environment, "up", "--detach", "--wait", "--wait-timeout", str(int(timeout)),
-                         root=facts.root, timeout=timeout + 60)
+            up = compose(
+                project,
+                environment,
+                "up",
+                "--detach",
+                "--wait",
+                "--wait-timeout",
+                str(int(timeout)),
+                root=facts.root,
+                timeout=timeout + 60,
+            )
             if up.returncode != 0:
-                logs = compose(project, environment, "logs", "--no-color", "--tail", str(LOG_TAIL), "backend",
-                               root=facts.root, timeout=60)
+                logs = compose(
+                    project,
+                    environment,
+                    "logs",
+                    "--no-color",
+                    "--tail",
+                    str(LOG_TAIL),
+                    "backend",
+                    root=facts.root,
+                    timeout=60,
+                )
                 raise UserError(
                     f"The stack did not become healthy within {timeout:g}s ({up.stderr.strip().splitlines()[-1:]}). "
                     f"The backend's last log lines:\n{logs.stdout.strip()}\n",
@@ -319,8 +345,17 @@ def check_stack(
             base = f"http://{port.stdout.strip()}"
             exercise_api(base, report)
         finally:
-            down = compose(project, environment, "down", "--volumes", "--remove-orphans", "--timeout", "5",
-                           root=facts.root, timeout=120)
+            down = compose(
+                project,
+                environment,
+                "down",
+                "--volumes",
+                "--remove-orphans",
+                "--timeout",
+                "5",
+                root=facts.root,
+                timeout=120,
+            )
             if down.returncode != 0:
                 console.failure(f"stack: cleaning up {project} failed: {down.stderr.strip()}")
     return report
@@ -330,7 +365,9 @@ def exercise_api(base: str, report: CheckReport) -> None:
     status, body = http_get(f"{base}/readyz")
     ready = json.loads(body) if body.startswith("{") else {}
     if status != 200 or ready.get("checks") != {"database": "ok", "cache": "ok"}:
-        raise UserError(f"/readyz answered {status}: {body[:300]}", "the named dependency is not reachable from the backend")
+        raise UserError(
+            f"/readyz answered {status}: {body[:300]}", "the named dependency is not reachable from the backend"
+        )
     report.passed.append("/readyz: database ok, cache ok")
     name = f"check-{run_id()}"
     status, body = http_post_json(f"{base}/api/items/", {"name": name, "price_cents": 100, "quantity": 1})
@@ -349,3 +386,34 @@ def print_report(report: CheckReport) -> None:
         f"### Container check: {report.mode}\n\n" + console.markdown_table(["what", "value"], report.rows())
     )
     console.success(f"check-container: {report.mode} mode passed; healthy after {report.seconds_to_healthy:.1f}s")
+
+
+# --- development stack -------------------------------------------------------------
+
+DEV_COMPOSE_FILE = Path("compose/dev.yaml")
+
+
+def dev_stack_environment(facts: Facts, environ: Mapping[str, str]) -> dict[str, str]:
+    """What compose/dev.yaml reads, from the single source (CA bundle optional)."""
+    environment = {
+        "POSTGRES_IMAGE": facts.services.postgres,
+        "REDIS_IMAGE": facts.services.redis,
+        "DJANGO_SETTINGS_MODULE": facts.settings.development,
+        "PYTHON_VERSION": facts.image.python,
+        "BASE_IMAGE": facts.image.base,
+    }
+    if environ.get("BUILD_CA_BUNDLE"):
+        environment["BUILD_CA_BUNDLE"] = environ["BUILD_CA_BUNDLE"]
+    return environment
+
+
+def dev_stack_command(facts: Facts, action: Sequence[str]) -> list[str]:
+    return ["docker", "compose", "--file", str(facts.root / DEV_COMPOSE_FILE), *action]
+
+
+def run_dev_stack(facts: Facts, down: bool) -> int:
+    """`up --build` in the foreground (Ctrl-C stops the containers), or `down` (volumes kept)."""
+    client()
+    action = ["down", "--remove-orphans"] if down else ["up", "--build"]
+    environment = {**os.environ, **dev_stack_environment(facts, os.environ)}
+    return subprocess.run(dev_stack_command(facts, action), cwd=facts.root, env=environment, check=False).returncode

@@ -6,11 +6,14 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from pipeline import facts, images
 from pipeline.facts import ROOT
 
 RunNox = Callable[..., subprocess.CompletedProcess[str]]
@@ -74,3 +77,53 @@ def docker_engine() -> None:
     if os.environ.get("CI"):
         pytest.fail(f"CI must run the container tests, but {reason}")
     pytest.skip(reason)
+
+
+HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+@dataclass
+class BuiltProject:
+    """A copy of the project, its own local cache folder, and its uniquely named image."""
+
+    root: Path
+    cache_root: Path
+    name: str
+    cold: images.BuildResult
+
+    def build(self) -> images.BuildResult:
+        return build_copy(self.root, self.cache_root, self.name)
+
+
+def build_copy(root: Path, cache_root: Path, name: str) -> images.BuildResult:
+    return images.build(
+        facts.load(root),
+        cache="local",
+        image_name=name,
+        context=root,
+        cache_root=cache_root,
+        ca_bundle=str(HOST_CA) if HOST_CA.exists() else None,
+        say=lambda _: None,
+        env={key: value for key, value in os.environ.items() if not key.startswith(("GITHUB_", "ACTIONS_"))},
+    )
+
+
+@pytest.fixture(scope="session")
+def built_project(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltProject]:
+    """One cold build per test run; its images are removed at the end, nothing else."""
+    root = tmp_path_factory.mktemp("image") / "project"
+    for relative in tracked_files(ROOT):
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, root / relative)
+    cache_root = root.parent / "cache"
+    name = f"pipeline-test-{uuid.uuid4().hex[:8]}"
+    cold = build_copy(root, cache_root, name)
+    yield BuiltProject(root, cache_root, name, cold)
+    listed = subprocess.run(
+        ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if listed.stdout.split():
+        subprocess.run(["docker", "image", "rm", "--force", *listed.stdout.split()], capture_output=True, check=False)

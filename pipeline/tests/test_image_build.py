@@ -9,43 +9,16 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from pipeline import facts, images
-from pipeline.tests.conftest import tracked_files
+from pipeline import images
+from pipeline.tests.conftest import BuiltProject
 
 pytestmark = pytest.mark.usefixtures("docker_engine")
-HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 DEPENDENCY_STEP = "builder: RUN --mount=type=secret"
 VENV_COPY_STEP = "runtime: COPY --from=builder /opt/venv /opt/venv"
-
-
-@dataclass
-class Project:
-    root: Path
-    cache_root: Path
-    name: str
-    cold: images.BuildResult
-
-    def build(self) -> images.BuildResult:
-        return build(self.root, self.cache_root, self.name)
-
-
-def build(root: Path, cache_root: Path, name: str) -> images.BuildResult:
-    return images.build(
-        facts.load(root),
-        cache="local",
-        image_name=name,
-        context=root,
-        cache_root=cache_root,
-        ca_bundle=str(HOST_CA) if HOST_CA.exists() else None,
-        say=lambda _: None,
-        env={key: value for key, value in os.environ.items() if not key.startswith(("GITHUB_", "ACTIONS_"))},
-    )
 
 
 def docker(*args: str) -> subprocess.CompletedProcess[str]:
@@ -63,24 +36,11 @@ def folder_size(folder: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
-    root = tmp_path_factory.mktemp("image") / "project"
-    source = facts.ROOT
-    for relative in tracked_files(source):
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).write_bytes((source / relative).read_bytes())
-    (root / "backend" / "docker-entrypoint.sh").chmod(0o755)
-    cache_root = root.parent / "cache"
-    name = f"pipeline-test-{uuid.uuid4().hex[:8]}"
-    cold = build(root, cache_root, name)
-    yield Project(root, cache_root, name, cold)
-    listed = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name)
-    tags = listed.stdout.split()
-    if tags:
-        docker("image", "rm", "--force", *tags)
+def project(built_project: BuiltProject) -> BuiltProject:
+    return built_project
 
 
-def test_cold_build_succeeds_without_error_lines(project: Project) -> None:
+def test_cold_build_succeeds_without_error_lines(project: BuiltProject) -> None:
     assert project.cold.cache_backend == "local"
     lines = project.cold.output.splitlines()
     assert not [line for line in lines if "ERROR" in line], "a build with no cache yet must print no ERROR"
@@ -88,13 +48,13 @@ def test_cold_build_succeeds_without_error_lines(project: Project) -> None:
     assert (project.cache_root / "backend-runtime" / "index.json").exists()
 
 
-def test_image_runs_as_a_non_root_user(project: Project) -> None:
+def test_image_runs_as_a_non_root_user(project: BuiltProject) -> None:
     tag = project.cold.tags[0]
     assert docker("image", "inspect", "--format", "{{.Config.User}}", tag).stdout.strip() == "10001:10001"
     assert docker("run", "--rm", "--entrypoint", "id", tag, "-u").stdout.strip() == "10001"
 
 
-def test_image_has_no_dev_packages(project: Project) -> None:
+def test_image_has_no_dev_packages(project: BuiltProject) -> None:
     probe = (
         "import importlib.util as u; "
         "print(sorted(m for m in ('debug_toolbar', 'dotenv', 'pytest', 'ruff', 'mypy', 'pip_audit', 'nox') "
@@ -105,19 +65,19 @@ def test_image_has_no_dev_packages(project: Project) -> None:
     assert result.stdout.strip() == "[]"
 
 
-def test_image_holds_no_env_file_or_ca(project: Project) -> None:
+def test_image_holds_no_env_file_or_ca(project: BuiltProject) -> None:
     result = docker("run", "--rm", "--entrypoint", "sh", project.cold.tags[0], "-c", "ls -a /app; ls /run/secrets 2>&1")
     assert ".env" not in result.stdout.split()
     assert "No such file" in result.stdout
 
 
-def test_unknown_startup_checks_mode_is_refused(project: Project) -> None:
+def test_unknown_startup_checks_mode_is_refused(project: BuiltProject) -> None:
     result = docker("run", "--rm", "-e", "STARTUP_CHECKS=sometimes", project.cold.tags[0], "true")
     assert result.returncode == 64
     assert "unknown STARTUP_CHECKS='sometimes'" in result.stderr
 
 
-def test_code_only_change_reuses_every_dependency_layer(project: Project) -> None:
+def test_code_only_change_reuses_every_dependency_layer(project: BuiltProject) -> None:
     views = project.root / "backend" / "catalog" / "views.py"
     views.write_text(views.read_text() + f"\n# a code-only change {uuid.uuid4().hex}\n")
     report = images.cache_report(project.build().output)
@@ -126,7 +86,7 @@ def test_code_only_change_reuses_every_dependency_layer(project: Project) -> Non
     assert step(report, "runtime: COPY backend/catalog") is False
 
 
-def test_cache_folder_does_not_grow_on_identical_builds(project: Project) -> None:
+def test_cache_folder_does_not_grow_on_identical_builds(project: BuiltProject) -> None:
     project.build()
     folder = project.cache_root / "backend-runtime"
     first = folder_size(folder)
@@ -141,7 +101,7 @@ def test_cache_folder_does_not_grow_on_identical_builds(project: Project) -> Non
     reason="runs `docker buildx prune -af`, which empties this engine's whole build cache; "
     "it runs on CI, or locally with PIPELINE_ALLOW_PRUNE=1",
 )
-def test_rebuild_after_prune_comes_from_the_local_cache(project: Project) -> None:
+def test_rebuild_after_prune_comes_from_the_local_cache(project: BuiltProject) -> None:
     assert docker("buildx", "prune", "--all", "--force").returncode == 0
     report = images.cache_report(project.build().output)
     assert step(report, DEPENDENCY_STEP) is True

@@ -41,4 +41,13 @@ def test_user_errors_are_one_paragraph(args: list[str], env: dict[str, str], mes
 
 
 def test_tasks_are_listed() -> None:
-    assert "build-image" in invoke("--list").stdout
+    listing = invoke("--list").stdout
+    for name in ("build-image", "check-container"):
+        assert name in listing
+
+
+def test_an_unknown_check_mode_is_one_paragraph() -> None:
+    result = invoke("check-container", "--mode", "sometimes")
+    assert result.returncode == 1
+    assert "Unknown mode 'sometimes'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,168 @@
+"""The start-up check against real containers and a real compose stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from pipeline import containers, facts
+from pipeline.errors import UserError
+from pipeline.tests.conftest import BuiltProject
+
+pytestmark = pytest.mark.usefixtures("docker_engine")
+FACTS = facts.load()
+
+
+def docker(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], input=stdin, capture_output=True, text=True, timeout=300, check=False)
+
+
+def leftovers() -> list[str]:
+    """Containers, networks and volumes a check may have started (its name prefix and label)."""
+    found = []
+    for kind in ("container", "network", "volume"):
+        listing = ["ps", "-a"] if kind == "container" else [kind, "ls"]
+        for selector in ("name=backend-check-", f"label={containers.RUN_LABEL}"):
+            names = docker(
+                *listing, "--filter", selector, "--format", "{{.Names}}" if kind == "container" else "{{.Name}}"
+            )
+            found += [f"{kind} {name}" for name in names.stdout.split()]
+        if kind == "volume":
+            volumes = docker("volume", "ls", "--format", "{{.Name}} {{.Labels}}").stdout.splitlines()
+            found += [f"volume {line}" for line in volumes if "backend-check-" in line]
+    return found
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind() -> Iterator[None]:
+    yield
+    assert leftovers() == []
+
+
+@pytest.fixture(scope="module")
+def image(built_project: BuiltProject) -> str:
+    return built_project.cold.tags[0]
+
+
+def derived_image(base: str, dockerfile_tail: str) -> Iterator[str]:
+    tag = f"{base.split(':', maxsplit=1)[0]}-derived:{uuid.uuid4().hex[:8]}"
+    built = docker("build", "--quiet", "--tag", tag, "-", stdin=f"FROM {base}\n{dockerfile_tail}\n")
+    assert built.returncode == 0, built.stderr
+    yield tag
+    docker("image", "rm", "--force", tag)
+
+
+@pytest.fixture
+def broken_settings_image(image: str) -> Iterator[str]:
+    yield from derived_image(image, "ENV DJANGO_SETTINGS_MODULE=config.settings.staging")
+
+
+@pytest.fixture
+def never_healthy_image(image: str) -> Iterator[str]:
+    yield from derived_image(image, 'CMD ["sleep", "600"]')
+
+
+def test_validate_mode_passes_on_the_built_image(image: str) -> None:
+    report = containers.check_validate(FACTS, image, timeout=120, say=lambda _: None)
+    assert report.seconds_to_healthy > 0
+    assert any("production dependencies import" in check for check in report.passed)
+    assert any("dev-only packages is installed" in check for check in report.passed)
+
+
+def test_validate_mode_shows_the_containers_own_error(broken_settings_image: str) -> None:
+    with pytest.raises(UserError) as raised:
+        containers.check_validate(FACTS, broken_settings_image, timeout=120, say=lambda _: None)
+    assert "exited with code" in str(raised.value)
+    assert "No module named 'config.settings.staging'" in str(raised.value)
+
+
+def test_a_missing_image_names_the_fix() -> None:
+    with pytest.raises(UserError, match="invoke build-image"):
+        containers.check_validate(FACTS, "backend-does-not-exist:nope", timeout=5, say=lambda _: None)
+
+
+def test_stack_mode_passes(image: str) -> None:
+    report = containers.check_stack(FACTS, image, timeout=180, say=lambda _: None)
+    assert "/readyz: database ok, cache ok" in report.passed
+    assert any("API round trip" in check for check in report.passed)
+
+
+def test_stack_mode_without_a_database_fails_in_time_with_a_clear_message(image: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(UserError) as raised:
+        containers.check_stack(
+            FACTS,
+            image,
+            timeout=60,
+            overrides={"DATABASE_URL": "postgres://backend:x@no-such-host:5432/backend", "WAIT_FOR_DB_TIMEOUT": "3"},
+            say=lambda _: None,
+        )
+    assert time.monotonic() - started < 120
+    assert "was not reachable within 3s" in str(raised.value)
+
+
+def test_sigint_mid_wait_leaves_nothing_behind(never_healthy_image: str) -> None:
+    process = subprocess.Popen(  # the real task, as a user runs it
+        [sys.executable, "-m", "invoke", "check-container", "--image", never_healthy_image, "--timeout", "300"],
+        cwd=FACTS.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
+    deadline = time.monotonic() + 60
+    while not docker("ps", "--quiet", "--filter", f"label={containers.RUN_LABEL}").stdout.strip():
+        assert time.monotonic() < deadline, "the check never started its container"
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("compose_file", "environment", "settings"),
+    [
+        (containers.DEV_COMPOSE_FILE, containers.dev_stack_environment(FACTS, {}), FACTS.settings.development),
+        (
+            containers.COMPOSE_FILE,
+            containers.compose_environment(FACTS, "backend:local", "k" * 50, {}),
+            FACTS.settings.production,
+        ),
+    ],
+)
+def test_compose_files_resolve_with_facts_from_the_single_source(compose_file, environment, settings) -> None:  # type: ignore[no-untyped-def]
+    result = subprocess.run(
+        ["docker", "compose", "--file", str(FACTS.root / compose_file), "config", "--format", "json"],
+        env={"PATH": os.environ["PATH"], **environment},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout)
+    assert config["services"]["backend"]["environment"]["DJANGO_SETTINGS_MODULE"] == settings
+    assert config["services"]["postgres"]["image"] == FACTS.services.postgres
+    assert set(config["services"]) == {"backend", "postgres", "redis"}
+
+
+def test_compose_refuses_to_run_without_the_facts() -> None:
+    result = subprocess.run(
+        ["docker", "compose", "--file", str(FACTS.root / containers.COMPOSE_FILE), "config"],
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "is set by invoke" in result.stderr
