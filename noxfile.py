@@ -7,6 +7,7 @@ Facts (Python versions, settings modules) come from pyproject.toml through
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -29,7 +30,10 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.error_on_missing_interpreters = True
 nox.options.reuse_venv = "yes"
 # `nox` with no arguments: everything CI blocks on, cheapest first.
-nox.options.sessions = ["lint", "format", "mypy", "bandit", "audit", "tests", "coverage", "build", "tooling"]
+nox.options.sessions = [
+    "lint", "format", "mypy", "bandit", "workflows", "audit", "tests", "coverage", "build", "tooling",
+]
+ACTIONLINT_GO_MODULE = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.7"
 PYTHON_SOURCES = ["backend", "pipeline", "noxfile.py", "tasks.py", "bootstrap.py"]
 
 for version in sessions.missing_interpreters(PYTHONS):
@@ -115,6 +119,26 @@ def bandit(session: nox.Session) -> None:
 
 
 @nox.session(python=FACTS.newest_python, allow_parallel=True)
+def workflows(session: nox.Session) -> None:
+    """Workflows, compose, Dockerfile agree with the facts; zizmor, schemas, actionlint."""
+    install(session, "tooling", "workflows", production=False)
+    session.run("python", "-m", "pipeline.drift", env={"PYTHONPATH": "."})
+    workflow_files = sorted(str(path) for path in Path(".github/workflows").glob("*.yml"))
+    session.run("zizmor", "--offline", "--strict-collection", "--quiet", ".")
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflow_files)
+    session.run("check-jsonschema", "--builtin-schema", "vendor.dependabot", ".github/dependabot.yml")
+    if shutil.which("actionlint"):
+        session.run("actionlint", external=True)
+        actionlint = "actionlint clean"
+    elif os.environ.get("GITHUB_ACTIONS") == "true":  # Go is on GitHub's runners; the module is checksummed
+        session.run("go", "run", ACTIONLINT_GO_MODULE, external=True)
+        actionlint = "actionlint clean"
+    else:
+        actionlint = "actionlint is not installed here, so it did not run (on GitHub this session runs it)"
+    finish(session, f"no drift; zizmor and the JSON schemas are clean; {actionlint}")
+
+
+@nox.session(python=FACTS.newest_python, allow_parallel=True)
 def audit(session: nox.Session) -> None:
     """pip-audit --strict of the locked production and dev dependencies (OSV)."""
     install(session, "audit", production=False)
@@ -141,7 +165,7 @@ def audit(session: nox.Session) -> None:
     finish(session, "no known vulnerabilities in the locked dependencies")
 
 
-@nox.session(python=PYTHONS)
+@nox.session(python=PYTHONS, tags=["tests"])
 def tests(session: nox.Session) -> None:
     """Backend tests with coverage (SQLite, or DATABASE_URL when set) and a migrations check."""
     run_tests(session)
@@ -154,7 +178,7 @@ def tests_postgres(session: nox.Session) -> None:
         run_tests(session, database_url)
 
 
-@nox.session(python=FACTS.newest_python)
+@nox.session(python=FACTS.newest_python, tags=["coverage"])
 def coverage(session: nox.Session) -> None:
     """Combine the tests sessions' coverage, write HTML/XML/JSON, enforce fail_under."""
     install(session, "test", production=False)

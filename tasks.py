@@ -6,10 +6,13 @@ paragraph and exit status 1, never a traceback.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from invoke.context import Context
 from invoke.tasks import task
 
-from pipeline import console, containers, images
+from pipeline import console, containers, images, workflows
 from pipeline.entry import user_errors
 from pipeline.errors import UserError
 from pipeline.facts import load as load_facts
@@ -23,7 +26,9 @@ from pipeline.facts import load as load_facts
         "base-image": "base image, e.g. a mirror of python:3.12-slim-bookworm",
         "ca-bundle": "PEM bundle for a TLS-intercepting proxy (or BUILD_CA_BUNDLE); passed as a build secret",
         "push": "push the tags (needs `docker login`)",
-        "load": "load the image into the local engine (default on)",
+        "load": "load the image into the local engine (default on; --no-load)",
+        "registry": "registry prefix of the tags, e.g. ghcr.io/org",
+        "output": "append image=NAME@DIGEST to this file (e.g. $GITHUB_OUTPUT) after a push",
     }
 )
 def build_image(
@@ -35,6 +40,8 @@ def build_image(
     ca_bundle: str | None = None,
     push: bool = False,
     load: bool = True,
+    registry: str | None = None,
+    output: str | None = None,
 ) -> None:
     """Build the production image with buildx and the right cache backend."""
     with user_errors():
@@ -47,9 +54,13 @@ def build_image(
             ca_bundle=ca_bundle,
             push=push,
             load=load,
+            registry=registry,
             say=console.say,
         )
         images.report(result)
+        if output and push:
+            with Path(output).open("a", encoding="utf-8") as handle:
+                handle.write(f"image={images.pushed_reference(result)}\n")
 
 
 @task(
@@ -80,3 +91,47 @@ def dev_stack(c: Context, down: bool = False) -> None:
         code = containers.run_dev_stack(load_facts(), down=down)
         if code:
             raise UserError(f"docker compose exited with {code} (its output is above)", "fix what it reported")
+
+
+@task(help={"output": "file to append the matrices to (GitHub: $GITHUB_OUTPUT); default: print"})
+def ci_matrix(c: Context, output: str | None = None) -> None:
+    """The CI job matrices (checks, tests, coverage), from `nox -l --json`."""
+    with user_errors():
+        lines = workflows.github_output_lines(workflows.matrices(workflows.nox_sessions(load_facts().root)))
+        if output:
+            with Path(output).open("a", encoding="utf-8") as handle:
+                handle.write(lines)
+        console.say(lines.rstrip())
+
+
+@task
+def all_green(c: Context) -> None:
+    """Fail unless every job in NEEDS (`${{ toJSON(needs) }}`) succeeded; for branch protection."""
+    with user_errors():
+        results = workflows.job_results(os.environ.get("NEEDS", ""))
+        rows = [[job, result] for job, result in sorted(results.items())]
+        console.table("CI jobs", ["job", "result"], rows)
+        console.step_summary("### All green?\n\n" + console.markdown_table(["job", "result"], rows))
+        failed = workflows.failed_jobs(results)
+        if failed:
+            raise UserError(f"These jobs did not succeed: {', '.join(failed)}", "open their logs above")
+        console.success(f"all-green: {len(results)} jobs succeeded")
+
+
+@task
+def report_failure(c: Context) -> None:
+    """Open (or comment on) the issue for a failed CI run on main; uses gh, NEEDS, RUN_URL, WORKFLOW."""
+    with user_errors():
+        results = workflows.job_results(os.environ.get("NEEDS", ""))
+        done = workflows.report_failure(
+            os.environ.get("WORKFLOW", "CI"), results, os.environ.get("RUN_URL", "(run URL unknown)")
+        )
+        console.success(f"report-failure: {done}")
+
+
+@task(help={"image": "NAME@sha256:DIGEST to promote", "to": "tag to point at it (default: production)"})
+def promote_image(c: Context, image: str, to: str = "production") -> None:
+    """Deploy by promotion: tag exactly this pushed digest as `to` in the registry."""
+    with user_errors():
+        images.promote(image, to)
+        console.success(f"promote-image: {image} is now {image.split('@', 1)[0]}:{to}")

@@ -325,6 +325,7 @@ def build(
     python: str | None = None,
     base_image: str | None = None,
     image_name: str | None = None,
+    registry: str | None = None,
     ca_bundle: str | None = None,
     push: bool = False,
     load: bool = True,
@@ -338,6 +339,8 @@ def build(
     request = parse_cache_option(cache)
     target = target or facts.image.target
     name = image_name or facts.image.name
+    if registry:
+        name = f"{registry.rstrip('/')}/{name}"
     require_engine()
     version = buildx_version()
     decision = choose_cache(request, environ, registry_readable)
@@ -449,3 +452,23 @@ def cache_report(output: str) -> dict[str, bool]:
         elif match := CACHED_LINE.match(line.strip()):
             cached.add(match.group(1))
     return {step: number in cached for number, step in steps.items()}
+
+
+def pushed_reference(result: BuildResult) -> str:
+    """name@digest of a pushed build: what a deployment pins to."""
+    return f"{result.tags[0].rsplit(':', 1)[0]}@{digest_from_metadata(result.metadata_file)}"
+
+
+def promote_command(image: str, to: str) -> list[str]:
+    """Point the tag `to` at exactly the given name@digest, in the registry (no rebuild)."""
+    if "@sha256:" not in image:
+        raise UserError(f"{image} is not pinned to a digest", "pass NAME@sha256:..., as build-image --push prints it")
+    name = image.split("@", 1)[0]
+    return ["docker", "buildx", "imagetools", "create", "--tag", f"{name}:{to}", image]
+
+
+def promote(image: str, to: str) -> None:
+    command = promote_command(image, to)
+    result = _docker(*command[1:], timeout=300)
+    if result.returncode != 0:
+        raise UserError(f"Promoting {image} to {to} failed: {result.stderr.strip()}", "check `docker login` and the ref")

@@ -1,0 +1,259 @@
+"""Drift rules: workflows, compose files, the Dockerfile and pyproject must agree
+with the single source of facts, and the workflows must stay one-line calls.
+
+`python -m pipeline.drift` prints one `file:line: problem` per finding and
+exits 1 when there is any (run by `nox -s workflows`).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline import lockfiles, workflows
+from pipeline.facts import Facts, load
+
+PINNED_USES = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+VERSION_COMMENT = re.compile(r"@[0-9a-f]{40}\s+#\s*v?\d")
+RUN_LINE = re.compile(r"^python3 bootstrap\.py (?:nox -s (?P<session>\S+)|invoke (?P<task>[\w-]+))(?: .*)?$")
+SETTINGS_MODULE = re.compile(r"\bconfig\.settings\.[A-Za-z_]\w*")
+MATRIX_SESSION = '"$SESSION"'
+SETUP_ONLY_ACTIONS = ("actions/", "astral-sh/", "docker/", "crazy-max/", "github/", "aquasecurity/")
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class Source:
+    """A file's text, for finding the line a value sits on."""
+
+    def __init__(self, root: Path, relative: str) -> None:
+        self.relative = relative
+        self.text = (root / relative).read_text(encoding="utf-8")
+        self.lines = self.text.splitlines()
+
+    def line_of(self, needle: str, after: int = 0) -> int:
+        for number, line in enumerate(self.lines[after:], start=after + 1):
+            if needle in line:
+                return number
+        return max(after, 1)
+
+    def finding(self, needle: str, message: str, after: int = 0) -> Finding:
+        return Finding(self.relative, self.line_of(needle, after), message)
+
+
+def settings_findings(facts: Facts, source: Source) -> Iterator[Finding]:
+    known = set(facts.settings.as_dict().values())
+    for number, line in enumerate(source.lines, start=1):
+        for module in SETTINGS_MODULE.findall(line):
+            if module not in known:
+                yield Finding(
+                    source.relative, number,
+                    f"settings module {module} is not one of [tool.pipeline.settings] ({', '.join(sorted(known))})",
+                )
+            elif not (facts.backend_dir / (module.replace(".", "/") + ".py")).is_file():
+                yield Finding(source.relative, number, f"settings module {module} has no file in {facts.backend_dir.name}/")
+
+
+def workflow_findings(
+    facts: Facts, source: Source, data: Mapping[str, Any], sessions: set[str], tasks: set[str]
+) -> Iterator[Finding]:
+    if data.get("permissions") != {}:
+        yield source.finding("permissions", "top-level `permissions: {}` is missing (grant per job instead)")
+    if "concurrency" not in data and "workflow_call" not in (data.get("on") or {}):
+        yield source.finding("name:", "no `concurrency` group")
+    for job_name, job in (data.get("jobs") or {}).items():
+        job_line = source.line_of(f"  {job_name}:")
+        if "permissions" not in job:
+            yield Finding(source.relative, job_line, f"job {job_name} declares no `permissions`")
+        if "uses" in job:  # a reusable workflow call
+            continue
+        if "timeout-minutes" not in job:
+            yield Finding(source.relative, job_line, f"job {job_name} has no `timeout-minutes`")
+        for service, definition in (job.get("services") or {}).items():
+            image = str(definition.get("image", ""))
+            allowed = {facts.services.postgres, facts.services.redis}
+            if image not in allowed:
+                yield source.finding(
+                    f"image: {image}", f"service {service} image {image} is not one of [tool.pipeline.services]",
+                    job_line,
+                )
+        for step in job.get("steps") or []:
+            yield from step_findings(facts, source, job_line, step, sessions, tasks)
+
+
+def step_findings(
+    facts: Facts, source: Source, job_line: int, step: Mapping[str, Any], sessions: set[str], tasks: set[str]
+) -> Iterator[Finding]:
+    uses = step.get("uses")
+    if uses:
+        line = source.line_of(str(uses), job_line)
+        if not PINNED_USES.match(str(uses)):
+            yield Finding(source.relative, line, f"action {uses} is not pinned to a full commit SHA")
+        elif not VERSION_COMMENT.search(source.lines[line - 1]):
+            yield Finding(source.relative, line, f"action {uses} has no `# vX.Y.Z` comment naming its version")
+        with_ = step.get("with") or {}
+        if str(uses).startswith("actions/checkout@") and with_.get("persist-credentials") is not False:
+            yield Finding(source.relative, line, "actions/checkout without `persist-credentials: false`")
+        version = with_.get("python-version")
+        if version is not None and str(version) != "${{ matrix.python }}" and str(version) not in facts.python_versions:
+            yield source.finding(
+                "python-version", f"python-version {version} is not a supported Python ({facts.requires_python})", line
+            )
+        image_ref = with_.get("image-ref")
+        if image_ref is not None and not str(image_ref).startswith(f"{facts.image.name}:"):
+            yield source.finding("image-ref", f"image-ref {image_ref} is not the image {facts.image.name}", line)
+    run = step.get("run")
+    if run is None:
+        return
+    command = str(run).strip()
+    line = source.line_of(command.splitlines()[0], job_line)
+    match = RUN_LINE.match(command)
+    if "\n" in command or not match:
+        yield Finding(
+            source.relative, line,
+            f"`run: {command.splitlines()[0]}` must be one call: python3 bootstrap.py nox -s SESSION | invoke TASK",
+        )
+        return
+    session, task = match.group("session"), match.group("task")
+    if session and session != MATRIX_SESSION and session not in sessions:
+        yield Finding(source.relative, line, f"nox session {session!r} does not exist (nox -l)")
+    if session == MATRIX_SESSION and "matrix.session" not in str((step.get("env") or {}).get("SESSION", "")):
+        yield Finding(source.relative, line, "$SESSION must come from the nox-generated matrix (env SESSION)")
+    if task and task not in tasks:
+        yield Finding(source.relative, line, f"invoke task {task!r} does not exist (invoke --list)")
+
+
+def dockerfile_findings(facts: Facts, root: Path) -> Iterator[Finding]:
+    relative = str(facts.image.dockerfile.relative_to(root))
+    source = Source(root, relative)
+    expected_base = facts.image.base_template.replace("{python}", "${PYTHON_VERSION}")
+    checks = {
+        "ARG PYTHON_VERSION=": facts.image.python,
+        "ARG BASE_IMAGE=": expected_base,
+    }
+    for prefix, expected in checks.items():
+        line = source.line_of(prefix)
+        actual = source.lines[line - 1].split("=", 1)[1].strip() if prefix in source.lines[line - 1] else None
+        if actual != expected:
+            yield Finding(relative, line, f"{prefix}{actual} must be {prefix}{expected} ([tool.pipeline.image])")
+    if f" AS {facts.image.target}" not in source.text:
+        yield Finding(relative, 1, f"no stage named {facts.image.target} ([tool.pipeline.image].target)")
+    for number, line in enumerate(source.lines, start=1):
+        if line.startswith("COPY ") and "--from=" not in line:
+            for path in line.split()[1:-1]:
+                if not path.startswith("--") and not (root / path).exists():
+                    yield Finding(relative, number, f"COPY source {path} does not exist")
+    yield from settings_findings(facts, source)
+
+
+def compose_findings(facts: Facts, root: Path) -> Iterator[Finding]:
+    for path in sorted((root / "compose").glob("*.yaml")):
+        relative = str(path.relative_to(root))
+        source = Source(root, relative)
+        data = yaml.safe_load(source.text) or {}
+        for name, service in (data.get("services") or {}).items():
+            extends = (service.get("extends") or {}).get("file")
+            if extends and not (path.parent / extends).is_file():
+                yield source.finding(str(extends), f"service {name} extends {extends}, which does not exist")
+            image = service.get("image")
+            if image and not str(image).startswith("${"):
+                yield source.finding(f"image: {image}", f"service {name} names image {image} by hand; use a variable")
+            build = service.get("build") or {}
+            context = path.parent / str(build.get("context", "."))
+            if build and not (context / str(build.get("dockerfile", "Dockerfile"))).is_file():
+                yield source.finding("dockerfile:", f"service {name} builds from a Dockerfile that does not exist")
+            for volume in service.get("volumes") or []:
+                host = str(volume).split(":", 1)[0]
+                if host.startswith(".") and not (path.parent / host).exists():
+                    yield source.finding(str(volume), f"service {name} mounts {host}, which does not exist")
+        yield from settings_findings(facts, source)
+
+
+def entry_point_findings(facts: Facts, root: Path) -> Iterator[Finding]:
+    expected = {
+        "backend/manage.py": facts.settings.development,
+        "backend/config/wsgi.py": facts.settings.production,
+        "backend/config/asgi.py": facts.settings.production,
+    }
+    for relative, module in expected.items():
+        source = Source(root, relative)
+        if f'"DJANGO_SETTINGS_MODULE", "{module}"' not in source.text:
+            yield source.finding("DJANGO_SETTINGS_MODULE", f"the default settings module must be {module}")
+        yield from settings_findings(facts, source)
+
+
+def dependabot_findings(root: Path) -> Iterator[Finding]:
+    relative = ".github/dependabot.yml"
+    source = Source(root, relative)
+    for update in (yaml.safe_load(source.text) or {}).get("updates", []):
+        directory = str(update.get("directory", "/")).lstrip("/")
+        if not (root / directory).is_dir():
+            yield source.finding(f"directory: {update.get('directory')}", f"directory {directory} does not exist")
+
+
+def lockfile_findings(root: Path) -> Iterator[Finding]:
+    for path, group in lockfiles.EXPORTS.items():
+        exported = subprocess.run(
+            lockfiles.export_command(group), cwd=root, capture_output=True, text=True, check=False
+        ).stdout
+        if (root / path).read_text(encoding="utf-8") != exported:
+            yield Finding(str(path), 1, "out of date with uv.lock; run `nox -s lock`")
+
+
+def invoke_tasks(root: Path) -> set[str]:
+    listing = subprocess.run(
+        [sys.executable, "-m", "invoke", "--list", "--list-format", "flat"],
+        cwd=root, capture_output=True, text=True, check=False,
+    )
+    return {line.split()[0] for line in listing.stdout.splitlines()[1:] if line.strip()}
+
+
+def find_all(root: Path) -> list[Finding]:
+    facts = load(root)
+    sessions = workflows.all_session_names(root)
+    tasks = invoke_tasks(root)
+    findings: list[Finding] = []
+    for path in sorted((root / workflows.WORKFLOWS_DIR).glob("*.y*ml")):
+        relative = str(path.relative_to(root))
+        source = Source(root, relative)
+        findings += workflow_findings(facts, source, workflows.load(path), sessions, tasks)
+        findings += settings_findings(facts, source)
+    findings += dockerfile_findings(facts, root)
+    findings += compose_findings(facts, root)
+    findings += entry_point_findings(facts, root)
+    findings += dependabot_findings(root)
+    findings += lockfile_findings(root)
+    for relative in ("pyproject.toml", ".env.example", "README.md"):
+        findings += settings_findings(facts, Source(root, relative))
+    return sorted(set(findings))
+
+
+def main(argv: Iterable[str] = ()) -> int:
+    root = Path(next(iter(argv), ".")).resolve()
+    findings = find_all(root)
+    for finding in findings:
+        print(finding)
+    if findings:
+        print(f"drift: {len(findings)} problem(s); fix each file:line above.", file=sys.stderr)
+        return 1
+    print("drift: workflows, compose, Dockerfile and pyproject agree with the facts.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

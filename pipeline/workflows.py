@@ -1,0 +1,117 @@
+"""The GitHub workflows, read as data: the CI matrix, job results, failure reports.
+
+Sessions come from nox itself (`nox -l --json`), so a new session or Python
+version reaches CI with no workflow edit: sessions tagged `tests` run in the
+tests job (with PostgreSQL), `coverage` in the coverage job, all other
+default sessions in the checks job.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.errors import UserError
+
+WORKFLOWS_DIR = Path(".github/workflows")
+MATRIX_TAGS = ("tests", "coverage")
+
+
+def nox_sessions(root: Path, *extra: str) -> list[dict[str, Any]]:
+    """`nox -l --json` of the project at `root`: the default sessions, as nox sees them."""
+    result = subprocess.run(
+        [sys.executable, "-m", "nox", "--list", "--json", *extra],
+        cwd=root, capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        raise UserError(f"nox could not list the sessions: {result.stderr.strip()[-500:]}", "fix noxfile.py")
+    sessions: list[dict[str, Any]] = json.loads(result.stdout)
+    return sessions
+
+
+def all_session_names(root: Path) -> set[str]:
+    """Every session nox knows (default or not), with and without its Python suffix."""
+    result = subprocess.run(
+        [sys.executable, "-m", "nox", "--list"], cwd=root, capture_output=True, text=True, check=False
+    )
+    names: set[str] = set()
+    for line in result.stdout.splitlines():
+        if line[:2] in {"* ", "- "}:
+            session = line[2:].split(" -> ")[0].strip()
+            names.add(session)
+            names.add(session.rsplit("-", 1)[0] if session[-1].isdigit() else session)
+    return names
+
+
+def matrices(sessions: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, str]]]:
+    """{'checks': [...], 'tests': [...], 'coverage': [...]}: GitHub matrix `include` lists."""
+    result: dict[str, list[dict[str, str]]] = {"checks": [], **{tag: [] for tag in MATRIX_TAGS}}
+    for session in sessions:
+        entry = {"session": str(session["session"]), "python": str(session.get("python") or "")}
+        tag = next((tag for tag in MATRIX_TAGS if tag in session.get("tags", [])), "checks")
+        result[tag].append(entry)
+    return result
+
+
+def github_output_lines(values: Mapping[str, object]) -> str:
+    return "".join(f"{key}={json.dumps(value, separators=(',', ':'))}\n" for key, value in values.items())
+
+
+def job_results(needs_json: str) -> dict[str, str]:
+    """{job: result} from `${{ toJSON(needs) }}`."""
+    try:
+        needs = json.loads(needs_json or "{}")
+    except json.JSONDecodeError:
+        raise UserError("NEEDS is not the JSON of `needs`", "pass NEEDS: ${{ toJSON(needs) }}") from None
+    return {job: str(data.get("result", "unknown")) for job, data in needs.items()}
+
+
+def failed_jobs(results: Mapping[str, str]) -> list[str]:
+    return sorted(job for job, result in results.items() if result != "success")
+
+
+def failure_issue(workflow: str, results: Mapping[str, str], run_url: str) -> tuple[str, str]:
+    """Title (one per workflow, so repeated failures comment instead of duplicating) and body."""
+    title = f"{workflow} is failing on main"
+    rows = "\n".join(f"| {job} | {results[job]} |" for job in failed_jobs(results))
+    body = f"The run {run_url} failed.\n\n| job | result |\n|---|---|\n{rows}\n"
+    return title, body
+
+
+def load(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    if not isinstance(data, dict):
+        raise UserError(f"{path} is not a YAML mapping", "fix the workflow file")
+    # PyYAML reads the key `on` as True (YAML 1.1).
+    if True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def report_failure(workflow: str, results: Mapping[str, str], run_url: str) -> str:
+    """Open an issue for a failed run on main, or comment on the open one. Returns what it did."""
+    title, body = failure_issue(workflow, results, run_url)
+    found = subprocess.run(
+        ["gh", "issue", "list", "--state", "open", "--search", f'"{title}" in:title', "--json", "number,title"],
+        capture_output=True, text=True, check=False,
+    )
+    if found.returncode != 0:
+        raise UserError(f"gh cannot list issues: {found.stderr.strip()}", "give the job `issues: write` and GH_TOKEN")
+    existing = [issue for issue in json.loads(found.stdout or "[]") if issue["title"] == title]
+    if existing:
+        number = str(existing[0]["number"])
+        command = ["gh", "issue", "comment", number, "--body", body]
+        done = f"commented on issue #{number}"
+    else:
+        command = ["gh", "issue", "create", "--title", title, "--body", body]
+        done = "opened an issue"
+    if subprocess.run(command, capture_output=True, text=True, check=False).returncode != 0:
+        raise UserError("gh could not write the issue", "check the job's `issues: write` permission")
+    return done
