@@ -31,7 +31,16 @@ nox.options.error_on_missing_interpreters = True
 nox.options.reuse_venv = "yes"
 # `nox` with no arguments: everything CI blocks on, cheapest first.
 nox.options.sessions = [
-    "lint", "format", "mypy", "bandit", "workflows", "audit", "tests", "coverage", "build", "tooling",
+    "lint",
+    "format",
+    "mypy",
+    "bandit",
+    "workflows",
+    "audit",
+    "tests",
+    "coverage",
+    "build",
+    "tooling",
 ]
 ACTIONLINT_GO_MODULE = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.7"
 PYTHON_SOURCES = ["backend", "pipeline", "noxfile.py", "tasks.py", "bootstrap.py"]

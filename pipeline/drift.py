@@ -62,11 +62,14 @@ def settings_findings(facts: Facts, source: Source) -> Iterator[Finding]:
         for module in SETTINGS_MODULE.findall(line):
             if module not in known:
                 yield Finding(
-                    source.relative, number,
+                    source.relative,
+                    number,
                     f"settings module {module} is not one of [tool.pipeline.settings] ({', '.join(sorted(known))})",
                 )
             elif not (facts.backend_dir / (module.replace(".", "/") + ".py")).is_file():
-                yield Finding(source.relative, number, f"settings module {module} has no file in {facts.backend_dir.name}/")
+                yield Finding(
+                    source.relative, number, f"settings module {module} has no file in {facts.backend_dir.name}/"
+                )
 
 
 def workflow_findings(
@@ -89,15 +92,16 @@ def workflow_findings(
             allowed = {facts.services.postgres, facts.services.redis}
             if image not in allowed:
                 yield source.finding(
-                    f"image: {image}", f"service {service} image {image} is not one of [tool.pipeline.services]",
+                    f"image: {image}",
+                    f"service {service} image {image} is not one of [tool.pipeline.services]",
                     job_line,
                 )
         for step in job.get("steps") or []:
-            yield from step_findings(facts, source, job_line, step, sessions, tasks)
+            yield from step_findings(facts, source, job_line, step, sessions=sessions, tasks=tasks)
 
 
 def step_findings(
-    facts: Facts, source: Source, job_line: int, step: Mapping[str, Any], sessions: set[str], tasks: set[str]
+    facts: Facts, source: Source, job_line: int, step: Mapping[str, Any], *, sessions: set[str], tasks: set[str]
 ) -> Iterator[Finding]:
     uses = step.get("uses")
     if uses:
@@ -125,7 +129,8 @@ def step_findings(
     match = RUN_LINE.match(command)
     if "\n" in command or not match:
         yield Finding(
-            source.relative, line,
+            source.relative,
+            line,
             f"`run: {command.splitlines()[0]}` must be one call: python3 bootstrap.py nox -s SESSION | invoke TASK",
         )
         return
@@ -153,9 +158,9 @@ def dockerfile_findings(facts: Facts, root: Path) -> Iterator[Finding]:
             yield Finding(relative, line, f"{prefix}{actual} must be {prefix}{expected} ([tool.pipeline.image])")
     if f" AS {facts.image.target}" not in source.text:
         yield Finding(relative, 1, f"no stage named {facts.image.target} ([tool.pipeline.image].target)")
-    for number, line in enumerate(source.lines, start=1):
-        if line.startswith("COPY ") and "--from=" not in line:
-            for path in line.split()[1:-1]:
+    for number, text in enumerate(source.lines, start=1):
+        if text.startswith("COPY ") and "--from=" not in text:
+            for path in text.split()[1:-1]:
                 if not path.startswith("--") and not (root / path).exists():
                     yield Finding(relative, number, f"COPY source {path} does not exist")
     yield from settings_findings(facts, source)
@@ -218,7 +223,10 @@ def lockfile_findings(root: Path) -> Iterator[Finding]:
 def invoke_tasks(root: Path) -> set[str]:
     listing = subprocess.run(
         [sys.executable, "-m", "invoke", "--list", "--list-format", "flat"],
-        cwd=root, capture_output=True, text=True, check=False,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return {line.split()[0] for line in listing.stdout.splitlines()[1:] if line.strip()}
 

@@ -471,4 +471,6 @@ def promote(image: str, to: str) -> None:
     command = promote_command(image, to)
     result = _docker(*command[1:], timeout=300)
     if result.returncode != 0:
-        raise UserError(f"Promoting {image} to {to} failed: {result.stderr.strip()}", "check `docker login` and the ref")
+        raise UserError(
+            f"Promoting {image} to {to} failed: {result.stderr.strip()}", "check `docker login` and the ref"
+        )

@@ -27,7 +27,10 @@ def nox_sessions(root: Path, *extra: str) -> list[dict[str, Any]]:
     """`nox -l --json` of the project at `root`: the default sessions, as nox sees them."""
     result = subprocess.run(
         [sys.executable, "-m", "nox", "--list", "--json", *extra],
-        cwd=root, capture_output=True, text=True, check=False,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise UserError(f"nox could not list the sessions: {result.stderr.strip()[-500:]}", "fix noxfile.py")
@@ -100,7 +103,9 @@ def report_failure(workflow: str, results: Mapping[str, str], run_url: str) -> s
     title, body = failure_issue(workflow, results, run_url)
     found = subprocess.run(
         ["gh", "issue", "list", "--state", "open", "--search", f'"{title}" in:title', "--json", "number,title"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if found.returncode != 0:
         raise UserError(f"gh cannot list issues: {found.stderr.strip()}", "give the job `issues: write` and GH_TOKEN")

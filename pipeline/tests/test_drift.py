@@ -1,0 +1,189 @@
+"""`nox -s workflows` fails on each kind of drift, naming the file and line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline import images, workflows
+from pipeline.errors import UserError
+from pipeline.tests.conftest import RunNox
+
+CI = ".github/workflows/ci.yml"
+SECURITY = ".github/workflows/security.yml"
+COMPOSE_CI = "compose/ci.yaml"
+IMAGE_JOB_PERMISSIONS = "    timeout-minutes: 30\n    permissions:\n      contents: read\n    steps:"
+
+
+def replace(relative: str, old: str, new: str) -> Callable[[Path], None]:
+    def inject(root: Path) -> None:
+        path = root / relative
+        text = path.read_text()
+        assert old in text, (relative, old)
+        path.write_text(text.replace(old, new, 1))
+
+    return inject
+
+
+def line_containing(root: Path, relative: str, needle: str) -> int:
+    lines = (root / relative).read_text().splitlines()
+    return next(number for number, line in enumerate(lines, start=1) if needle in line)
+
+
+DRIFTS = [
+    pytest.param(
+        replace(
+            CI,
+            "  UV_PYTHON_DOWNLOADS: never\n",
+            "  UV_PYTHON_DOWNLOADS: never\n  DJANGO_SETTINGS_MODULE: config.settings.test\n",
+        ),
+        CI,
+        "config.settings.test",
+        "settings module config.settings.test is not one of",
+        id="settings-test-module",
+    ),
+    pytest.param(
+        replace(CI, "run: python3 bootstrap.py invoke build-image", "run: docker build ."),
+        CI,
+        "run: docker build .",
+        "must be one call",
+        id="run-line-not-a-session",
+    ),
+    pytest.param(
+        replace(CI, "invoke check-container --mode validate", "invoke check-containers --mode validate"),
+        CI,
+        "check-containers",
+        "invoke task 'check-containers' does not exist",
+        id="unknown-task",
+    ),
+    pytest.param(
+        replace(
+            ".github/workflows/security.yml",
+            "run: python3 bootstrap.py nox -s bandit",
+            "run: python3 bootstrap.py nox -s banditt",
+        ),
+        ".github/workflows/security.yml",
+        "nox -s banditt",
+        "nox session 'banditt' does not exist",
+        id="unknown-session",
+    ),
+    pytest.param(
+        replace(
+            CI,
+            "docker/setup-buildx-action@8d2750c68a42422c14e847fe6c8ac0403b4cbd6f # v3.12.0",
+            "docker/setup-buildx-action@v3",
+        ),
+        CI,
+        "setup-buildx-action@v3",
+        "is not pinned to a full commit SHA",
+        id="unpinned-action",
+    ),
+    pytest.param(
+        replace(
+            CI,
+            "    timeout-minutes: 30\n    permissions:\n      contents: read\n    steps:",
+            "    timeout-minutes: 30\n    steps:",
+        ),
+        CI,
+        "  image:",
+        "job image declares no `permissions`",
+        id="missing-permissions",
+    ),
+    pytest.param(
+        replace("backend/Dockerfile", "ARG PYTHON_VERSION=3.12", "ARG PYTHON_VERSION=3.10"),
+        "backend/Dockerfile",
+        "ARG PYTHON_VERSION",
+        "must be ARG PYTHON_VERSION=3.12",
+        id="dockerfile-python",
+    ),
+    pytest.param(
+        replace(
+            "compose/ci.yaml",
+            "postgres:\n    extends: { file: services.yaml",
+            "postgres:\n    extends: { file: service.yaml",
+        ),
+        "compose/ci.yaml",
+        "file: service.yaml",
+        "extends service.yaml, which does not exist",
+        id="compose-missing-file",
+    ),
+    pytest.param(
+        replace(CI, "image: postgres:16-bookworm", "image: postgres:14"),
+        CI,
+        "image: postgres:14",
+        "is not one of [tool.pipeline.services]",
+        id="service-image",
+    ),
+]
+
+
+@pytest.mark.parametrize(("inject", "relative", "needle", "message"), DRIFTS)
+def test_drift_fails_naming_file_and_line(
+    project_copy: Path, run_nox: RunNox, *, inject: Callable[[Path], None], relative: str, needle: str, message: str
+) -> None:
+    inject(project_copy)
+    result = run_nox("-s", "workflows")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    expected_line = line_containing(project_copy, relative, needle)
+    assert f"{relative}:{expected_line}: " in output, output[-3000:]
+    assert message in output
+
+
+def test_the_project_as_it_stands_has_no_drift(run_nox: RunNox) -> None:
+    result = run_nox("-s", "workflows")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+# --- pure logic of the workflows module ----------------------------------------
+
+
+def test_matrices_route_sessions_by_tag() -> None:
+    sessions: list[dict[str, Any]] = [
+        {"session": "lint", "python": "3.13", "tags": []},
+        {"session": "tests-3.11", "python": "3.11", "tags": ["tests"]},
+        {"session": "coverage", "python": "3.13", "tags": ["coverage"]},
+        {"session": "new-gate", "python": None, "tags": []},
+    ]
+    assert workflows.matrices(sessions) == {
+        "checks": [{"session": "lint", "python": "3.13"}, {"session": "new-gate", "python": ""}],
+        "tests": [{"session": "tests-3.11", "python": "3.11"}],
+        "coverage": [{"session": "coverage", "python": "3.13"}],
+    }
+
+
+def test_github_output_lines_are_compact_json() -> None:
+    assert workflows.github_output_lines({"tests": [{"a": "b"}]}) == 'tests=[{"a":"b"}]\n'
+
+
+def test_job_results_and_failures() -> None:
+    results = workflows.job_results('{"tests": {"result": "failure"}, "image": {"result": "success"}}')
+    assert workflows.failed_jobs(results) == ["tests"]
+    with pytest.raises(UserError):
+        workflows.job_results("not json")
+
+
+def test_failure_issue_has_one_title_per_workflow() -> None:
+    title, body = workflows.failure_issue("CI", {"tests": "failure", "image": "success"}, "https://run/1")
+    assert title == "CI is failing on main"
+    assert "| tests | failure |" in body
+    assert "image" not in body
+    assert "https://run/1" in body
+
+
+def test_promotion_pins_a_digest() -> None:
+    ref = "ghcr.io/o/backend@sha256:" + "a" * 64
+    assert images.promote_command(ref, "production") == [
+        "docker",
+        "buildx",
+        "imagetools",
+        "create",
+        "--tag",
+        "ghcr.io/o/backend:production",
+        ref,
+    ]
+    with pytest.raises(UserError, match="not pinned to a digest"):
+        images.promote_command("ghcr.io/o/backend:latest", "production")
