@@ -12,7 +12,7 @@ from pathlib import Path
 from invoke.context import Context
 from invoke.tasks import task
 
-from pipeline import console, containers, images, workflows
+from pipeline import console, containers, images, localci, workflows
 from pipeline.entry import user_errors
 from pipeline.errors import UserError
 from pipeline.facts import load as load_facts
@@ -135,3 +135,32 @@ def promote_image(c: Context, image: str, to: str = "production") -> None:
     with user_errors():
         images.promote(image, to)
         console.success(f"promote-image: {image} is now {image.split('@', 1)[0]}:{to}")
+
+
+@task(
+    iterable=["only", "skip", "python"],
+    help={
+        "only": "run only these jobs (job id or name, e.g. tests-3.12); repeatable",
+        "skip": "skip these jobs (e.g. audit where no advisory service is reachable); repeatable",
+        "python": "run matrix entries of this Python only; repeatable",
+        "fail-fast": "start no new job after the first failure (default: keep going)",
+        "jobs": "jobs side by side (default: the number of cores)",
+    },
+)
+def ci(
+    c: Context,
+    only: list[str],
+    skip: list[str],
+    python: list[str],
+    fail_fast: bool = False,
+    jobs: int = 0,
+) -> None:
+    """Run .github/workflows/ci.yml here: its jobs, needs, matrices and one-line steps."""
+    with user_errors():
+        outcomes, wall = localci.run_ci(
+            load_facts(), only=only, skip=skip, pythons=python, fail_fast=fail_fast, jobs=jobs or None
+        )
+        if not localci.report(outcomes, wall):
+            failed = [key for key, outcome in outcomes.items() if outcome.result == "failure"]
+            raise UserError(f"CI failed here: {', '.join(failed)} (logs in .cache/ci-logs/)", "fix those jobs")
+        console.success("ci: every job that runs here passed")

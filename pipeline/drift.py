@@ -89,7 +89,7 @@ def workflow_findings(
             yield Finding(source.relative, job_line, f"job {job_name} has no `timeout-minutes`")
         for service, definition in (job.get("services") or {}).items():
             image = str(definition.get("image", ""))
-            allowed = {facts.services.postgres, facts.services.redis}
+            allowed = {facts.services.declared_postgres, facts.services.declared_redis}
             if image not in allowed:
                 yield source.finding(
                     f"image: {image}",

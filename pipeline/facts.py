@@ -55,8 +55,16 @@ class CacheFacts:
 
 @dataclass(frozen=True)
 class ServiceImages:
+    """Service images: pyproject's names, unless POSTGRES_IMAGE / REDIS_IMAGE override them."""
+
     postgres: str
     redis: str
+    declared_postgres: str
+    declared_redis: str
+
+    def resolve(self, image: str) -> str:
+        """The image to run for one named in a workflow or compose file (overrides applied)."""
+        return {self.declared_postgres: self.postgres, self.declared_redis: self.redis}.get(image, image)
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,8 @@ def parse(data: dict[str, Any], root: Path, environ: dict[str, str] | None = Non
         services=ServiceImages(
             postgres=env.get("POSTGRES_IMAGE") or services["postgres-image"],
             redis=env.get("REDIS_IMAGE") or services["redis-image"],
+            declared_postgres=services["postgres-image"],
+            declared_redis=services["redis-image"],
         ),
     )
 
