@@ -55,7 +55,14 @@ for version in sessions.missing_interpreters(PYTHONS):
 
 def install(session: nox.Session, *groups: str, production: bool = True) -> None:
     """Install dependency groups exactly as locked in uv.lock, plus the production
-    dependencies unless `production=False` (tool-only sessions)."""
+    dependencies unless `production=False` (tool-only sessions). With the uv backend
+    `uv sync` does it; with virtualenv, pip installs the same pins from a hashed export."""
+    if session.venv_backend != "uv":
+        requirements = Path(session.create_tmp()) / "requirements.txt"
+        export = sessions.uv_export_args(groups, production=production, output=requirements)
+        session.run_install(*export, external=True)
+        session.install("--require-hashes", "--no-deps", "-r", str(requirements))
+        return
     args = sessions.uv_sync_args(groups) if production else sessions.uv_sync_only_groups_args(groups)
     session.run_install(
         *args,

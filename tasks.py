@@ -12,7 +12,8 @@ from pathlib import Path
 from invoke.context import Context
 from invoke.tasks import task
 
-from pipeline import console, containers, images, localci, workflows
+from pipeline import bench, console, containers, images, localci, workflows
+from pipeline import doctor as doctor_checks
 from pipeline.entry import user_errors
 from pipeline.errors import UserError
 from pipeline.facts import load as load_facts
@@ -164,3 +165,36 @@ def ci(
             failed = [key for key, outcome in outcomes.items() if outcome.result == "failure"]
             raise UserError(f"CI failed here: {', '.join(failed)} (logs in .cache/ci-logs/)", "fix those jobs")
         console.success("ci: every job that runs here passed")
+
+
+@task
+def doctor(c: Context) -> None:
+    """Preflight: Pythons, nox/uv, Docker, buildx, compose, .env, settings, disk; each with its fix."""
+    with user_errors():
+        checks = doctor_checks.run_checks(load_facts())
+        rows = [[check.name, check.state, check.detail, "" if check.ok else check.fix] for check in checks]
+        console.table("invoke doctor", ["check", "state", "detail", "fix"], rows)
+        blocking = doctor_checks.blocking_failures(checks)
+        if blocking:
+            raise UserError(
+                f"{len(blocking)} blocking problem(s): " + "; ".join(f"{c.name}: {c.detail}" for c in blocking),
+                "; ".join(check.fix for check in blocking),
+            )
+        console.success("doctor: this machine can run the whole pipeline")
+
+
+@task(
+    name="bench",
+    iterable=["only", "skip"],
+    help={
+        "only": f"sections to run (default all): {', '.join(bench.SECTIONS)}; repeatable",
+        "skip": "ci section: jobs to leave out (e.g. audit where no advisory service is reachable)",
+    },
+)
+def run_benchmarks(c: Context, only: list[str], skip: list[str]) -> None:
+    """Benchmarks: figures as ratios to a baseline measured in the same run."""
+    with user_errors():
+        unknown = sorted(set(only) - set(bench.SECTIONS))
+        if unknown:
+            raise UserError(f"Unknown bench section(s): {', '.join(unknown)}", f"use {', '.join(bench.SECTIONS)}")
+        bench.run(load_facts(), only or bench.SECTIONS, skip)

@@ -195,6 +195,7 @@ class BuildRequest:
     load: bool = True
     progress: str = "auto"
     metadata_file: Path | None = None
+    no_cache: bool = False
 
 
 def buildx_command(request: BuildRequest) -> list[str]:
@@ -218,6 +219,8 @@ def buildx_command(request: BuildRequest) -> list[str]:
         command.append("--load")
     if request.metadata_file:
         command += ["--metadata-file", str(request.metadata_file)]
+    if request.no_cache:
+        command.append("--no-cache")
     command.append(str(request.context))
     return command
 
@@ -329,6 +332,7 @@ def build(
     ca_bundle: str | None = None,
     push: bool = False,
     load: bool = True,
+    no_cache: bool = False,
     context: Path | None = None,
     cache_root: Path | None = None,
     say: Callable[[str], None] = print,
@@ -379,6 +383,7 @@ def build(
             load=load,
             progress="auto" if sys.stdout.isatty() else "plain",
             metadata_file=metadata,
+            no_cache=no_cache,
         )
     )
     say(f"build: {' '.join(command)}")

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from pipeline.facts import Facts
 
@@ -20,13 +21,10 @@ MISSING_INTERPRETER_FIX = (
 
 
 def uv_sync_args(groups: Iterable[str], *, install_project: bool = False) -> list[str]:
-    """`uv sync` arguments that install exactly these dependency groups from uv.lock.
+    """`uv sync` arguments: the production dependencies plus `groups`, exactly as locked.
 
-    `--frozen` installs what the lock says and never re-resolves; no default
-    groups, so a session holds only what it asked for (production deps plus
-    `groups`); `--only-group` when `install_project` is False and groups are
-    all that is wanted is deliberately not used: the production dependencies
-    are always present, as in the image.
+    `--frozen` installs what uv.lock says and never re-resolves; no default
+    groups, so a session holds only what it asked for.
     """
     args = ["uv", "sync", "--frozen", "--no-default-groups"]
     for group in groups:
@@ -42,6 +40,15 @@ def uv_sync_only_groups_args(groups: Iterable[str]) -> list[str]:
     for group in groups:
         args += ["--only-group", group]
     return args
+
+
+def uv_export_args(groups: Iterable[str], *, production: bool, output: Path) -> list[str]:
+    """`uv export` of the same pins `uv sync` would install, as hashed requirements for pip."""
+    args = ["uv", "export", "--frozen", "--quiet", "--no-emit-project", "--format", "requirements-txt"]
+    args += ["--no-default-groups"] if production else []
+    for group in groups:
+        args += ["--group", group] if production else ["--only-group", group]
+    return [*args, "--output-file", str(output)]
 
 
 def django_env(facts: Facts, settings: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -1,0 +1,230 @@
+"""`invoke bench`: the pipeline's speed, measured in one run, as ratios to a baseline.
+
+Every figure is printed with its absolute times. Benchmarks run the real
+tools; none of them is a test. Sections:
+
+  tests    warm `nox -R -s tests-X` against plain pytest in the same venv
+  gates    warm default sessions: each session's wall time against its tool's own
+  image    cold (--no-cache) build against a warm rebuild after a code-only change;
+           the size the Dockerfile adds on top of its base image
+  startup  time to healthy in validate and stack mode
+  cold     cold sessions (empty envdir): uv backend against virtualenv + pip
+  ci       warm `invoke ci` wall time against the serial sum of its jobs
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline import console, containers, images, localci, sessions
+from pipeline.facts import Facts, load
+
+SECTIONS = ("tests", "gates", "image", "startup", "cold", "ci")
+
+
+@dataclass
+class Figures:
+    title: str
+    rows: list[list[str]] = field(default_factory=list)
+
+    def add(self, what: str, seconds: float | None = None, ratio: str = "", note: str = "") -> None:
+        self.rows.append([what, f"{seconds:.2f}s" if seconds is not None else "", ratio, note])
+
+    def show(self) -> None:
+        console.table(self.title, ["measure", "time", "ratio", "note"], self.rows)
+
+
+def timed(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    started = time.monotonic()
+    result = subprocess.run(
+        list(command), cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=False
+    )
+    elapsed = time.monotonic() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout[-1500:]}{result.stderr[-1500:]}")
+    return elapsed
+
+
+def nox(*args: str) -> list[str]:
+    return [sys.executable, "-m", "nox", *args]
+
+
+def venv_bin(root: Path, session: str) -> Path:
+    return root / ".nox" / session.replace(".", "-") / "bin"
+
+
+def bench_tests(facts: Facts) -> Figures:
+    version = facts.image.python
+    session = f"tests-{version}"
+    figures = Figures(f"warm {session} against plain pytest")
+    timed(nox("-s", session), facts.root)  # warm the venv
+    nox_time = timed(nox("-R", "-s", session), facts.root)
+    env = sessions.django_env(facts, "testing")
+    pytest_time = timed([str(venv_bin(facts.root, session) / "python"), "-m", "pytest", "-q"], facts.root, env)
+    figures.add(f"nox -R -s {session}", nox_time, f"{nox_time / pytest_time:.2f}x", "coverage + migrations check")
+    figures.add("pytest in the same venv", pytest_time, "1.00x", "baseline")
+    return figures
+
+
+def raw_tool_commands(facts: Facts) -> dict[str, tuple[str, list[str], dict[str, str]]]:
+    """session -> (its venv, the tool command the session wraps, its environment)."""
+    newest = facts.newest_python
+    production = sessions.django_env(
+        facts, "production", sessions.throwaway_production_env(static_root="unused", database_url="sqlite://:memory:")
+    )
+    sources = ["backend", "pipeline", "noxfile.py", "tasks.py", "bootstrap.py"]
+    return {
+        "lint": ("lint", ["ruff", "check", "."], {}),
+        "format": ("format", ["ruff", "format", "--check", "."], {}),
+        f"mypy-{newest}": (f"mypy-{newest}", ["mypy", "--cache-dir", f".mypy_cache/{newest}", *sources], production),
+        "bandit": ("bandit", ["bandit", "-c", "pyproject.toml", "-r", *sources, "-q"], {}),
+        "workflows": ("workflows", ["python", "-m", "pipeline.drift"], {"PYTHONPATH": "."}),
+        "build": ("build", ["python", "backend/manage.py", "check", "--deploy"], production),
+        f"tests-{newest}": (
+            f"tests-{newest}",
+            ["coverage", "run", "-m", "pytest", "-q"],
+            sessions.django_env(facts, "testing"),
+        ),
+    }
+
+
+def bench_gates(facts: Facts) -> Figures:
+    figures = Figures("warm default sessions: session wall time against the tool inside it")
+    total_session = total_tool = 0.0
+    for session, (venv, command, env) in raw_tool_commands(facts).items():
+        timed(nox("-s", session), facts.root)  # warm
+        session_time = timed(nox("-R", "-s", session), facts.root)
+        bin_dir = venv_bin(facts.root, venv)
+        tool_env = {**env, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "VIRTUAL_ENV": str(bin_dir.parent)}
+        tool_time = timed([str(bin_dir / command[0]), *command[1:]], facts.root, tool_env)
+        total_session += session_time
+        total_tool += tool_time
+        figures.add(
+            f"{session}: session / tool", session_time, f"{session_time / tool_time:.2f}x", f"tool {tool_time:.2f}s"
+        )
+    figures.add(
+        "all: sessions / raw tools", total_session, f"{total_session / total_tool:.2f}x", f"tools {total_tool:.2f}s"
+    )
+    return figures
+
+
+def copy_project(facts: Facts, target: Path) -> Path:
+    listing = subprocess.run(["git", "ls-files"], cwd=facts.root, capture_output=True, text=True, check=True)
+    for relative in listing.stdout.splitlines():
+        source = facts.root / relative
+        if source.is_file():
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / relative)
+    return target
+
+
+def bench_image(facts: Facts) -> Figures:
+    figures = Figures("image: cold build against a warm rebuild after a code-only change")
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory(prefix="bench-image-") as tmp:
+        root = copy_project(facts, Path(tmp) / "project")
+        copy_facts = load(root)
+
+        def build(*, no_cache: bool) -> images.BuildResult:
+            return images.build(
+                copy_facts,
+                cache="local",
+                no_cache=no_cache,
+                image_name=name,
+                context=root,
+                cache_root=Path(tmp) / "cache",
+                say=lambda _: None,
+                ca_bundle=os.environ.get("BUILD_CA_BUNDLE"),
+            )
+
+        try:
+            cold = build(no_cache=True)
+            views = root / "backend" / "catalog" / "views.py"
+            views.write_text(views.read_text() + f"\n# bench {uuid.uuid4().hex}\n")
+            warm = build(no_cache=False)
+            figures.add("cold build (--no-cache)", cold.seconds, "1.00x", "baseline")
+            figures.add("rebuild after a code-only change", warm.seconds, f"{warm.seconds / cold.seconds:.2f}x")
+            added = image_size(cold.tags[0]) - image_size(images.image_build_args(copy_facts)["BASE_IMAGE"])
+            figures.add("size added on top of the base image", None, "", f"{added / 1024**2:.1f} MiB")
+        finally:
+            tags = subprocess.run(
+                ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout.split()
+            if tags:
+                subprocess.run(["docker", "image", "rm", "--force", *tags], capture_output=True, check=False)
+    return figures
+
+
+def image_size(reference: str) -> int:
+    result = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Size}}", reference], capture_output=True, text=True, check=False
+    )
+    return int(result.stdout.strip() or 0)
+
+
+def bench_startup(facts: Facts) -> Figures:
+    figures = Figures("start-up check: time to healthy")
+    image = f"{facts.image.name}:{images.LOCAL_TAG}"
+    validate = containers.check_validate(facts, image, timeout=180, say=lambda _: None)
+    stack = containers.check_stack(facts, image, timeout=240, say=lambda _: None)
+    figures.add("validate mode", validate.seconds_to_healthy, "1.00x", "baseline: the image alone")
+    figures.add(
+        "stack mode",
+        stack.seconds_to_healthy,
+        f"{stack.seconds_to_healthy / validate.seconds_to_healthy:.2f}x",
+        "PostgreSQL + Redis + migrations",
+    )
+    return figures
+
+
+def bench_cold(facts: Facts) -> Figures:
+    figures = Figures("cold sessions (empty envdir): uv backend against virtualenv + pip")
+    chosen = ["lint", f"tests-{facts.image.python}"]
+    results: dict[str, float] = {}
+    for backend in ("uv", "virtualenv"):
+        with tempfile.TemporaryDirectory(prefix=f"bench-{backend}-") as envdir:
+            results[backend] = timed(
+                nox("--envdir", envdir, "--force-venv-backend", backend, "-s", *chosen), facts.root
+            )
+    figures.add(f"uv backend ({', '.join(chosen)})", results["uv"], "1.00x", "baseline")
+    figures.add("virtualenv + pip", results["virtualenv"], f"{results['virtualenv'] / results['uv']:.2f}x")
+    return figures
+
+
+def bench_ci(facts: Facts, skip: Sequence[str]) -> Figures:
+    figures = Figures("warm invoke ci against the serial sum of its jobs")
+    localci.run_ci(facts, skip=skip)  # warm
+    outcomes, wall = localci.run_ci(facts, skip=skip)
+    serial = sum(outcome.seconds for outcome in outcomes.values())
+    figures.add("serial sum of job times", serial, "1.00x", "baseline")
+    figures.add("invoke ci (jobs side by side)", wall, f"{wall / serial:.2f}x", f"{os.cpu_count()} cores")
+    return figures
+
+
+def run(facts: Facts, sections: Sequence[str], ci_skip: Sequence[str]) -> list[Figures]:
+    runners: dict[str, Callable[[], Figures]] = {
+        "tests": lambda: bench_tests(facts),
+        "gates": lambda: bench_gates(facts),
+        "image": lambda: bench_image(facts),
+        "startup": lambda: bench_startup(facts),
+        "cold": lambda: bench_cold(facts),
+        "ci": lambda: bench_ci(facts, ci_skip),
+    }
+    results = []
+    for section in sections:
+        figures = runners[section]()
+        figures.show()
+        results.append(figures)
+    return results

@@ -1,0 +1,198 @@
+"""`invoke doctor`: is this machine ready to run the pipeline? Each line ok or what to do."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline import images, sessions
+from pipeline.errors import UserError
+from pipeline.facts import Facts
+
+MIN_BUILDX = (0, 12)
+MIN_FREE_BYTES = 5 * 1024**3
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    blocking: bool = True
+
+    @property
+    def state(self) -> str:
+        if self.ok:
+            return "ok"
+        return "missing" if self.blocking else "warning"
+
+
+def env_file_keys(path: Path) -> list[str]:
+    """Variable names of a .env-style file (KEY=value lines; comments and blanks ignored)."""
+    keys = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#") and "=" in stripped:
+            keys.append(stripped.split("=", 1)[0].removeprefix("export ").strip())
+    return keys
+
+
+def compare_env(example: Path, actual: Path) -> tuple[list[str], list[str]]:
+    """(missing from .env, unknown to .env.example)."""
+    documented, present = env_file_keys(example), env_file_keys(actual)
+    return [key for key in documented if key not in present], [key for key in present if key not in documented]
+
+
+def check_pythons(facts: Facts) -> Check:
+    missing = sessions.missing_interpreters(facts.python_versions)
+    if missing:
+        return Check(
+            "Python " + ", ".join(facts.python_versions),
+            False,
+            f"not found: {', '.join(missing)}",
+            sessions.MISSING_INTERPRETER_FIX.format(version=missing[0]),
+        )
+    return Check("Python " + ", ".join(facts.python_versions), True, "all found")
+
+
+def check_tools() -> Check:
+    versions = []
+    for tool in ("nox", "invoke"):
+        versions.append(f"{tool} {importlib.metadata.version(tool)}")
+    uv = shutil.which("uv")
+    if uv is None:
+        return Check("nox, invoke, uv", False, ", ".join(versions) + "; uv not found", "run through bootstrap.py")
+    uv_version = subprocess.run([uv, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    return Check("nox, invoke, uv", True, ", ".join([*versions, uv_version]))
+
+
+def run_docker(*args: str) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=30, check=False)
+    except (FileNotFoundError, subprocess.TimeoutExpired) as error:
+        return subprocess.CompletedProcess(["docker", *args], 1, "", str(error))
+
+
+def check_docker() -> list[Check]:
+    engine_fix = "start the Docker daemon (on these machines: ../shared/container-engine/setup), or set DOCKER_HOST"
+    info = run_docker("info", "--format", "{{.ServerVersion}}")
+    if info.returncode != 0:
+        return [Check("Docker daemon", False, "not reachable", engine_fix)]
+    checks = [Check("Docker daemon", True, f"server {info.stdout.strip()}")]
+    version = run_docker("buildx", "version")
+    if version.returncode != 0:
+        checks.append(
+            Check("docker buildx", False, "not installed", "install the buildx plugin (Debian: docker-buildx)")
+        )
+    else:
+        found = images.parse_buildx_version(version.stdout)
+        new_enough = found >= MIN_BUILDX
+        checks.append(
+            Check(
+                "docker buildx",
+                new_enough,
+                version.stdout.split()[1] if version.stdout.split() else "?",
+                f"upgrade buildx to {'.'.join(map(str, MIN_BUILDX))} or newer",
+            )
+        )
+        try:
+            builder = images.current_builder()
+            exports = images.builder_can_export_cache(builder)
+            checks.append(
+                Check(
+                    "builder exports cache",
+                    exports,
+                    f"{builder.name} ({builder.driver} driver)",
+                    f"build-image will create and use {images.DEDICATED_BUILDER}; or enable the containerd image store",
+                    blocking=False,
+                )
+            )
+        except UserError as error:
+            checks.append(Check("builder exports cache", False, str(error), "check `docker buildx ls`", blocking=False))
+    compose = run_docker("compose", "version", "--short")
+    checks.append(
+        Check(
+            "docker compose v2",
+            compose.returncode == 0 and compose.stdout.strip().startswith(("2", "v2")),
+            compose.stdout.strip() or "not installed",
+            "install the compose v2 plugin (Debian: docker-compose)",
+        )
+    )
+    return checks
+
+
+def check_env_file(root: Path) -> list[Check]:
+    example, actual = root / ".env.example", root / ".env"
+    if not actual.exists():
+        return [Check(".env", True, "none (optional; copy .env.example to .env to use one)")]
+    missing, unknown = compare_env(example, actual)
+    checks = [
+        Check(
+            ".env variables",
+            not missing,
+            "all documented variables present" if not missing else f"missing: {', '.join(missing)}",
+            f"add {', '.join(missing)} to .env (see .env.example for what each means)",
+        )
+    ]
+    if unknown:
+        checks.append(
+            Check(
+                ".env unknown variables",
+                False,
+                f"not in .env.example: {', '.join(unknown)}",
+                "remove them from .env, or document them in .env.example",
+                blocking=False,
+            )
+        )
+    return checks
+
+
+def check_settings(facts: Facts) -> Check:
+    unresolved = [
+        module
+        for module in facts.settings.as_dict().values()
+        if not (facts.backend_dir / (module.replace(".", "/") + ".py")).is_file()
+    ]
+    if unresolved:
+        return Check("settings modules", False, f"no file for {', '.join(unresolved)}", "fix [tool.pipeline.settings]")
+    return Check("settings modules", True, ", ".join(facts.settings.as_dict().values()))
+
+
+def folder_size(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file()) if folder.exists() else 0
+
+
+def check_disk(facts: Facts) -> Check:
+    free = shutil.disk_usage(facts.root).free
+    cache = folder_size(facts.cache.local_dir)
+    detail = f"{free / GIB:.1f} GiB free; build cache {cache / GIB:.2f} GiB in {facts.cache.local_dir.name}/"
+    return Check(
+        "disk for the build cache",
+        free >= MIN_FREE_BYTES,
+        detail,
+        f"free at least {MIN_FREE_BYTES // GIB} GiB (delete {facts.cache.local_dir} to drop the local cache)",
+    )
+
+
+CHECKS: list[Callable[[Facts], list[Check]]] = [
+    lambda facts: [check_pythons(facts)],
+    lambda facts: [check_tools()],
+    lambda facts: check_docker(),
+    lambda facts: check_env_file(facts.root),
+    lambda facts: [check_settings(facts)],
+    lambda facts: [check_disk(facts)],
+]
+
+
+def run_checks(facts: Facts) -> list[Check]:
+    return [check for produce in CHECKS for check in produce(facts)]
+
+
+def blocking_failures(checks: list[Check]) -> list[Check]:
+    return [check for check in checks if not check.ok and check.blocking]
