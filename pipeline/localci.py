@@ -435,9 +435,7 @@ class Runner:
                         self.fail_fast and any(o.result == "failure" for o in outcomes.values())
                     )
                     instances = (
-                        expand(job_id, job, context)
-                        if run_it
-                        else [JobInstance(job_id, str(job.get("name", job_id)), needs_of(job), job)]
+                        expand(job_id, job, context) if run_it else [JobInstance(job_id, job_id, needs_of(job), job)]
                     )
                     instances_of[job_id] = []
                     for instance in instances:
