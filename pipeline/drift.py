@@ -220,6 +220,25 @@ def lockfile_findings(root: Path) -> Iterator[Finding]:
             yield Finding(str(path), 1, "out of date with uv.lock; run `nox -s lock`")
 
 
+def pre_commit_findings(root: Path, sessions: set[str], tasks: set[str]) -> Iterator[Finding]:
+    """Every pre-commit hook is one call of a nox session or invoke task, as in the workflows."""
+    relative = ".pre-commit-config.yaml"
+    source = Source(root, relative)
+    for repo in (yaml.safe_load(source.text) or {}).get("repos", []):
+        if repo.get("repo") != "local":
+            yield source.finding(str(repo.get("repo")), "hooks must be local (no hook repositories to download)")
+        for hook in repo.get("hooks", []):
+            entry = str(hook.get("entry", ""))
+            match = RUN_LINE.match(entry)
+            line = source.line_of(entry)
+            if not match:
+                yield Finding(relative, line, f"hook {hook.get('id')} must call python3 bootstrap.py nox -s SESSION")
+            elif match.group("session") and match.group("session") not in sessions:
+                yield Finding(relative, line, f"nox session {match.group('session')!r} does not exist (nox -l)")
+            elif match.group("task") and match.group("task") not in tasks:
+                yield Finding(relative, line, f"invoke task {match.group('task')!r} does not exist (invoke --list)")
+
+
 def invoke_tasks(root: Path) -> set[str]:
     listing = subprocess.run(
         [sys.executable, "-m", "invoke", "--list", "--list-format", "flat"],
@@ -245,6 +264,7 @@ def find_all(root: Path) -> list[Finding]:
     findings += compose_findings(facts, root)
     findings += entry_point_findings(facts, root)
     findings += dependabot_findings(root)
+    findings += pre_commit_findings(root, sessions, tasks)
     findings += lockfile_findings(root)
     for relative in ("pyproject.toml", ".env.example", "README.md"):
         findings += settings_findings(facts, Source(root, relative))

@@ -111,6 +111,13 @@ DRIFTS = [
         id="compose-missing-file",
     ),
     pytest.param(
+        replace(".pre-commit-config.yaml", "entry: python3 bootstrap.py nox -s bandit", "entry: bandit -r ."),
+        ".pre-commit-config.yaml",
+        "entry: bandit -r .",
+        "hook bandit must call",
+        id="pre-commit-hook",
+    ),
+    pytest.param(
         replace(CI, "image: postgres:16-bookworm", "image: postgres:14"),
         CI,
         "image: postgres:14",

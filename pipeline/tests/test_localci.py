@@ -107,8 +107,7 @@ def test_ci_runs_a_new_session_and_isolates_a_broken_test(project_copy: Path) ->
     other edit; a failing test fails exactly its job, and its dependant does not run."""
     noxfile = project_copy / "noxfile.py"
     noxfile.write_text(
-        noxfile.read_text()
-        + "\n\n@nox.session(python=False)\ndef extra(session: nox.Session) -> None:\n"
+        noxfile.read_text() + "\n\n@nox.session(python=False)\ndef extra(session: nox.Session) -> None:\n"
         '    """A session added by the test."""\n    session.log("extra ran")\n\n\n'
         'nox.options.sessions.append("extra")\n'
     )
