@@ -6,9 +6,11 @@ Facts (Python versions, settings modules) come from pyproject.toml through
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import nox
@@ -16,6 +18,7 @@ import nox
 sys.path.insert(0, str(Path(__file__).parent))
 
 from pipeline import console, lockfiles, sessions
+from pipeline.errors import UserError
 from pipeline.facts import load
 from pipeline.postgres import throwaway_postgres
 
@@ -33,12 +36,14 @@ nox.options.reuse_venv = "yes"
 nox.options.sessions = [
     "lint",
     "format",
+    "templates",
     "mypy",
     "bandit",
     "workflows",
     "audit",
     "tests",
     "coverage",
+    "assets",
     "build",
     "tooling",
 ]
@@ -69,6 +74,15 @@ def install(session: nox.Session, *groups: str, production: bool = True) -> None
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location, "UV_PYTHON": str(session.python)},
         external=True,
     )
+
+
+@contextlib.contextmanager
+def user_errors(session: nox.Session) -> Iterator[None]:
+    """A UserError from the pipeline package ends the session with its one paragraph."""
+    try:
+        yield
+    except UserError as error:
+        session.error(str(error))
 
 
 def finish(session: nox.Session, line: str, markdown: str | None = None) -> None:
@@ -206,7 +220,26 @@ def coverage(session: nox.Session) -> None:
     session.run("coverage", "report")
 
 
-@nox.session(python=FACTS.image.python)
+@nox.session(python=False, allow_parallel=True)
+def assets(session: nox.Session) -> None:
+    """Tailwind CSS for the templates (npm ci, minified); fails when the build produces nothing."""
+    with session.chdir("frontend"):
+        session.run("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", external=True)
+        session.run("npm", "run", "--silent", "build", external=True)
+    with user_errors(session):
+        css = sessions.check_built_css(Path("frontend/dist/app.css"))
+    finish(session, f"frontend/dist/app.css built ({css} bytes, minified)")
+
+
+@nox.session(python=FACTS.newest_python, allow_parallel=True)
+def templates(session: nox.Session) -> None:
+    """djLint over the Django templates (config in pyproject.toml)."""
+    install(session, "templates", production=False)
+    session.run("djlint", "backend", "--lint", *session.posargs)
+    finish(session, "templates lint clean")
+
+
+@nox.session(python=FACTS.image.python, requires=["assets"])
 def build(session: nox.Session) -> None:
     """Production deps only: check --deploy, collectstatic, check_config, sdist + wheel."""
     install(session)
@@ -221,6 +254,8 @@ def build(session: nox.Session) -> None:
     manage = ["python", "backend/manage.py"]
     session.run(*manage, "check", "--deploy", "--fail-level", "WARNING", env=env)
     session.run(*manage, "collectstatic", "--noinput", "--verbosity", "0", env=env)
+    with user_errors(session):
+        sessions.check_manifest_has(workdir / "static" / "staticfiles.json", "app.css")
     session.run(*manage, "check_config", env=env)
     session.run("uv", "build", "--quiet", "--out-dir", "dist", external=True)
     finish(session, "production settings, static files and packages build with production dependencies only")

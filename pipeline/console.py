@@ -13,6 +13,21 @@ from rich.table import Table
 
 from pipeline.errors import UserError
 
+COLOR_FORCING = ("FORCE_COLOR", "CLICOLOR_FORCE", "PY_COLORS")
+
+
+def plain_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a child whose output we parse: colour forced off.
+
+    Workflows set FORCE_COLOR for readable logs; tools then colour even piped
+    output (and nox refuses FORCE_COLOR together with NO_COLOR).
+    """
+    env = {
+        key: value for key, value in (os.environ if environ is None else environ).items() if key not in COLOR_FORCING
+    }
+    env["NO_COLOR"] = "1"
+    return env
+
 
 def console(stream: TextIO | None = None) -> Console:
     """A rich console; colours and boxes only when the stream is a terminal."""

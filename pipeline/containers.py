@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -164,12 +165,17 @@ PROXY_HEADERS = {"Host": "localhost", "X-Forwarded-Proto": "https"}
 
 
 def http_get(url: str, timeout: float = 5) -> tuple[int, str]:
+    status, body, _ = http_get_with_headers(url, timeout)
+    return status, body
+
+
+def http_get_with_headers(url: str, timeout: float = 5) -> tuple[int, str, dict[str, str]]:
     request = urllib.request.Request(url, headers=PROXY_HEADERS)  # noqa: S310 (a URL we built)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310
-            return int(response.status), response.read().decode()
+            return int(response.status), response.read().decode(), dict(response.headers.items())
     except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+        return error.code, error.read().decode(), dict(error.headers.items())
 
 
 def http_post_json(url: str, payload: Mapping[str, Any], timeout: float = 5) -> tuple[int, str]:
@@ -378,6 +384,27 @@ def exercise_api(base: str, report: CheckReport) -> None:
     if status != 200 or json.loads(body).get("name") != name:
         raise UserError(f"GET /api/items/{item_id}/ answered {status}: {body[:300]}", "see the backend's logs")
     report.passed.append("API round trip: created an item and read it back")
+    check_stylesheet(base, report)
+
+
+HASHED_STYLESHEET = re.compile(r'href="(/static/app\.[0-9a-f]{12}\.css)"')
+ONE_YEAR = 365 * 24 * 3600
+
+
+def check_stylesheet(base: str, report: CheckReport) -> None:
+    """The landing page links the compiled CSS by a hashed name, served with a long cache lifetime."""
+    status, page = http_get(f"{base}/")
+    match = HASHED_STYLESHEET.search(page)
+    if status != 200 or not match:
+        raise UserError(f"GET / answered {status} without a hashed app.css link", "build the assets into the image")
+    status, css, headers = http_get_with_headers(f"{base}{match.group(1)}")
+    max_age = re.search(r"max-age=(\d+)", headers.get("Cache-Control", ""))
+    if status != 200 or not css or not max_age or int(max_age.group(1)) < ONE_YEAR:
+        raise UserError(
+            f"{match.group(1)} answered {status} with Cache-Control {headers.get('Cache-Control')!r}",
+            "serve static files with WhiteNoise and CompressedManifestStaticFilesStorage",
+        )
+    report.passed.append(f"{match.group(1)} served, Cache-Control max-age={max_age.group(1)}")
 
 
 def print_report(report: CheckReport) -> None:

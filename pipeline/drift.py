@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from pipeline import lockfiles, workflows
+from pipeline.console import plain_env
 from pipeline.facts import Facts, load
 
 PINNED_USES = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
@@ -150,6 +151,7 @@ def dockerfile_findings(facts: Facts, root: Path) -> Iterator[Finding]:
     checks = {
         "ARG PYTHON_VERSION=": facts.image.python,
         "ARG BASE_IMAGE=": expected_base,
+        "ARG NODE_IMAGE=": facts.image.node_image,
     }
     for prefix, expected in checks.items():
         line = source.line_of(prefix)
@@ -214,7 +216,7 @@ def dependabot_findings(root: Path) -> Iterator[Finding]:
 def lockfile_findings(root: Path) -> Iterator[Finding]:
     for path, group in lockfiles.EXPORTS.items():
         exported = subprocess.run(
-            lockfiles.export_command(group), cwd=root, capture_output=True, text=True, check=False
+            lockfiles.export_command(group), cwd=root, env=plain_env(), capture_output=True, text=True, check=False
         ).stdout
         if (root / path).read_text(encoding="utf-8") != exported:
             yield Finding(str(path), 1, "out of date with uv.lock; run `nox -s lock`")

@@ -38,6 +38,7 @@ class ImageFacts:
     target: str
     python: str
     base_template: str
+    node_image: str
 
     def base_for(self, python: str) -> str:
         return self.base_template.format(python=python)
@@ -148,6 +149,7 @@ def parse(data: dict[str, Any], root: Path, environ: dict[str, str] | None = Non
             target=image["target"],
             python=image["python"],
             base_template=image["base"],
+            node_image=image["node-image"],
         ),
         cache=CacheFacts(local_dir=root / cache_table["local-dir"], gha_scope_prefix=cache_table["gha-scope-prefix"]),
         production_dependencies=tuple(project.get("dependencies", [])),

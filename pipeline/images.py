@@ -229,7 +229,12 @@ def image_build_args(facts: Facts, python: str | None = None, base_image: str | 
     """Build arguments of backend/Dockerfile, from the single source."""
     version = python or facts.image.python
     base = base_image or facts.image.base_for(version)
-    return {"PYTHON_VERSION": version, "BASE_IMAGE": base, "DJANGO_SETTINGS_MODULE": facts.settings.production}
+    return {
+        "PYTHON_VERSION": version,
+        "BASE_IMAGE": base,
+        "NODE_IMAGE": facts.image.node_image,
+        "DJANGO_SETTINGS_MODULE": facts.settings.production,
+    }
 
 
 def ca_bundle_path(option: str | None, env: Mapping[str, str]) -> Path | None:

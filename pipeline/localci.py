@@ -40,7 +40,7 @@ SERVICE_LABEL = "pipeline.local-ci"
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 # Jobs that drive the Docker engine run one at a time: concurrent cache exports
 # to the same engine can fail, and their containers compete for the 2 cores.
-DOCKER_MARKERS = ("invoke build-image", "invoke check-container", "nox -s tooling")
+DOCKER_MARKERS = ("build-image", "check-container", "dev-stack", "tooling")
 TAIL_LINES = 30
 
 
@@ -71,8 +71,14 @@ class JobInstance:
 
     @property
     def uses_docker(self) -> bool:
-        commands = " ".join(str(step["run"]) for step in self.run_steps)
-        return bool(self.definition.get("services")) or any(marker in commands for marker in DOCKER_MARKERS)
+        """Has services, or a step (its matrix values filled in) runs a Docker-driving task or session."""
+        words: set[str] = set()
+        for step in self.run_steps:
+            words.update(str(step["run"]).replace('"', " ").split())
+            for value in (step.get("env") or {}).values():
+                with contextlib.suppress(UserError):
+                    words.add(substitute(str(value), LocalContext({}, matrix=self.matrix)))
+        return bool(self.definition.get("services")) or bool(words & set(DOCKER_MARKERS))
 
 
 def needs_of(job: Mapping[str, Any]) -> tuple[str, ...]:
@@ -336,6 +342,8 @@ class Runner:
                 env = {**os.environ}
                 for scope in (workflow_env, instance.definition.get("env") or {}, step.get("env") or {}):
                     env.update({key: substitute(str(value), context) for key, value in scope.items()})
+                if "FORCE_COLOR" in env:  # the workflow asks for colour; nox refuses both at once
+                    env.pop("NO_COLOR", None)
                 with tempfile.NamedTemporaryFile("r", suffix=".github_output", delete=False) as output_file:
                     env["GITHUB_OUTPUT"] = output_file.name
                 command = substitute(str(step["run"]), context)

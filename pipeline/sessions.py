@@ -6,12 +6,14 @@ and this logic has tests of its own.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from pipeline.errors import UserError
 from pipeline.facts import Facts
 
 MISSING_INTERPRETER_FIX = (
@@ -91,3 +93,21 @@ def missing_interpreters(versions: Iterable[str]) -> list[str]:
 def on_ci(environ: Mapping[str, str] | None = None) -> bool:
     env = os.environ if environ is None else environ
     return env.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def check_built_css(path: Path) -> int:
+    """Size of a built stylesheet; UserError when the build produced nothing usable."""
+    if not path.is_file() or path.stat().st_size == 0:
+        raise UserError(f"The assets build produced no {path}", "read the Tailwind output above")
+    text = path.read_text(encoding="utf-8")
+    if len(text.strip().splitlines()) > 2:  # minified: a licence comment, then one line
+        raise UserError(f"{path} is not minified", "build with `npm run build` (tailwindcss --minify)")
+    return len(text.encode())
+
+
+def check_manifest_has(manifest: Path, name: str) -> None:
+    """collectstatic's manifest must hash every asset the templates reference."""
+    if name not in json.loads(manifest.read_text(encoding="utf-8")).get("paths", {}):
+        raise UserError(
+            f"collectstatic did not collect {name}, which the templates use", "build the assets first: nox -s assets"
+        )

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from pipeline.console import plain_env
 from pipeline.errors import UserError
 
 WORKFLOWS_DIR = Path(".github/workflows")
@@ -41,7 +42,7 @@ def nox_sessions(root: Path, *extra: str) -> list[dict[str, Any]]:
 def all_session_names(root: Path) -> set[str]:
     """Every session nox knows (default or not), with and without its Python suffix."""
     result = subprocess.run(
-        [sys.executable, "-m", "nox", "--list"], cwd=root, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "nox", "--list"], cwd=root, env=plain_env(), capture_output=True, text=True, check=False
     )
     names: set[str] = set()
     for line in result.stdout.splitlines():

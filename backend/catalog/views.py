@@ -8,8 +8,8 @@ import uuid
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -36,9 +36,8 @@ def check_cache() -> None:
 READINESS_PROBES = {"database": check_database, "cache": check_cache}
 
 
-@require_GET
-def readyz(request: HttpRequest) -> JsonResponse:
-    """200 when every dependency answers, else 503 naming the ones that did not."""
+def readiness_checks() -> dict[str, str]:
+    """{dependency: "ok" | "error: <kind>"} for every dependency the service needs."""
     checks: dict[str, str] = {}
     for name in settings.READINESS_CHECKS:
         try:
@@ -47,11 +46,40 @@ def readyz(request: HttpRequest) -> JsonResponse:
             checks[name] = f"error: {type(error).__name__}"
         else:
             checks[name] = "ok"
+    return checks
+
+
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """200 when every dependency answers, else 503 naming the ones that did not."""
+    checks = readiness_checks()
     failed = sorted(name for name, result in checks.items() if result != "ok")
     body: dict[str, object] = {"status": "ready" if not failed else "unavailable", "checks": checks}
     if failed:
         body["failed"] = failed
     return JsonResponse(body, status=503 if failed else 200)
+
+
+API_ENDPOINTS = [
+    {"method": "GET", "path": "/api/items/?limit=N", "description": "List items by name (at most 100)."},
+    {"method": "POST", "path": "/api/items/", "description": "Create an item: name, price_cents, quantity."},
+    {"method": "GET", "path": "/api/items/<id>/", "description": "One item."},
+    {"method": "GET", "path": "/readyz", "description": "Readiness: database and cache; 503 names what failed."},
+    {"method": "GET", "path": "/healthz", "description": "Liveness: no database or cache access."},
+]
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The landing page: the readiness checks, rendered."""
+    checks = readiness_checks()
+    item_count = Item.objects.count() if checks.get("database") == "ok" else 0
+    return render(request, "catalog/home.html", {"checks": checks, "item_count": item_count})
+
+
+@require_GET
+def api_docs(request: HttpRequest) -> HttpResponse:
+    return render(request, "catalog/api.html", {"endpoints": API_ENDPOINTS})
 
 
 @csrf_exempt

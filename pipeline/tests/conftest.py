@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import facts, images
+from pipeline.console import plain_env
 from pipeline.facts import ROOT
 
 RunNox = Callable[..., subprocess.CompletedProcess[str]]
@@ -46,7 +47,7 @@ def run_nox(project_copy: Path) -> RunNox:
     """Run the real nox of this environment on the copy; returns the finished process."""
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        environment = {**os.environ, "NO_COLOR": "1", **(env or {})}
+        environment = {**plain_env(), **(env or {})}
         environment.pop("GITHUB_STEP_SUMMARY", None)
         return subprocess.run(
             [sys.executable, "-m", "nox", *args],

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from pipeline import doctor
+from pipeline.console import plain_env
 from pipeline.facts import ROOT, load
 
 
@@ -15,7 +15,7 @@ def run_doctor(cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "invoke", "doctor"],
         cwd=cwd,
-        env={**os.environ, **env},
+        env={**plain_env(), **env},
         capture_output=True,
         text=True,
         timeout=120,

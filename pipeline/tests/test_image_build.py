@@ -65,6 +65,16 @@ def test_image_has_no_dev_packages(project: BuiltProject) -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_image_ships_the_compiled_css_but_no_node_modules(project: BuiltProject) -> None:
+    script = (
+        "ls /app/staticfiles | grep -E '^app[.][0-9a-f]{12}[.]css$'; find / -name node_modules -not -path '/proc/*'"
+    )
+    result = docker("run", "--rm", "--entrypoint", "sh", project.cold.tags[0], "-c", script)
+    lines = result.stdout.split()
+    assert len(lines) == 1, result.stdout  # the hashed stylesheet, and no node_modules anywhere
+    assert lines[0].startswith("app.")
+
+
 def test_image_holds_no_env_file_or_ca(project: BuiltProject) -> None:
     result = docker("run", "--rm", "--entrypoint", "sh", project.cold.tags[0], "-c", "ls -a /app; ls /run/secrets 2>&1")
     assert ".env" not in result.stdout.split()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import pytest
 
 from pipeline import localci
+from pipeline.console import plain_env
 from pipeline.errors import UserError
 
 GITHUB = localci.local_github_context(Path("project"))
@@ -91,6 +91,15 @@ def test_matrix_expands_from_the_generating_jobs_outputs() -> None:
     assert localci.selected(instances[0], only=["tests"], skip=[], pythons=[])
 
 
+def test_docker_jobs_are_recognised_through_the_matrix() -> None:
+    job = {"steps": [{"env": {"SESSION": "${{ matrix.session }}"}, "run": 'python3 bootstrap.py nox -s "$SESSION"'}]}
+    assert localci.JobInstance("checks", "tooling", (), job, {"session": "tooling"}).uses_docker
+    assert not localci.JobInstance("checks", "lint", (), job, {"session": "lint"}).uses_docker
+    image = {"steps": [{"run": "python3 bootstrap.py invoke build-image"}]}
+    assert localci.JobInstance("image", "image", (), image).uses_docker
+    assert localci.JobInstance("tests", "t", (), {"services": {"postgres": {}}, "steps": []}).uses_docker
+
+
 def test_a_job_fails_when_any_instance_fails() -> None:
     instances = [localci.JobInstance("t", name, (), {}, {"session": name}) for name in ("a", "b")]
     outcomes = {"t (a)": localci.Outcome("success"), "t (b)": localci.Outcome("failure")}
@@ -116,7 +125,7 @@ def test_ci_runs_a_new_session_and_isolates_a_broken_test(project_copy: Path) ->
     result = subprocess.run(
         [sys.executable, "-m", "invoke", "ci", "--only", "extra", "--only", "tests-3.13", "--only", "coverage"],
         cwd=project_copy,
-        env={key: value for key, value in os.environ.items() if key not in {"NO_COLOR", "FORCE_COLOR"}},
+        env={key: value for key, value in plain_env().items() if key != "NO_COLOR"},
         capture_output=True,
         text=True,
         timeout=900,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
 
+from pipeline.console import plain_env
 from pipeline.facts import ROOT
 
 
@@ -15,7 +15,7 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
     return subprocess.run(
         [sys.executable, "-m", "invoke", *args],
         cwd=ROOT,
-        env={**os.environ, **(env or {})},
+        env={**plain_env(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=120,

@@ -90,6 +90,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Compiled front-end assets (Tailwind CSS): `nox -s assets` or the image's assets stage.
+ASSETS_DIR = Path(env.get_str("DJANGO_ASSETS_DIR") or BASE_DIR.parent / "frontend" / "dist")
+STATICFILES_DIRS = [ASSETS_DIR] if ASSETS_DIR.is_dir() else []
 STATIC_ROOT = Path(env.get_str("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
