@@ -47,6 +47,8 @@ nox.options.sessions = [
     "build",
     "tooling",
 ]
+# The audit covers the production dependencies plus the dev group (which includes every tool group).
+AUDITED_GROUPS = ["dev"]
 ACTIONLINT_GO_MODULE = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.7"
 PYTHON_SOURCES = ["backend", "pipeline", "noxfile.py", "tasks.py", "bootstrap.py"]
 
@@ -174,21 +176,7 @@ def audit(session: nox.Session) -> None:
     install(session, "audit", production=False)
     requirements = Path("reports/audit-requirements.txt")
     requirements.parent.mkdir(exist_ok=True)
-    session.run(
-        "uv",
-        "export",
-        "--frozen",
-        "--quiet",
-        "--no-emit-project",
-        "--no-default-groups",
-        "--group",
-        "dev",
-        "--format",
-        "requirements-txt",
-        "--output-file",
-        str(requirements),
-        external=True,
-    )
+    session.run(*sessions.uv_export_args(AUDITED_GROUPS, production=True, output=requirements), external=True)
     session.run("python", "-m", "pipeline.audit", str(requirements), *session.posargs, env={"PYTHONPATH": "."})
     if os.environ.get("SAFETY_API_KEY"):
         session.run("uvx", "safety", "scan", "--file", str(requirements), external=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import audit
+from pipeline import audit, sessions
 from pipeline.errors import UserError
 from pipeline.facts import ROOT
 from pipeline.tests.conftest import RunNox
@@ -34,24 +34,7 @@ def django_advisories() -> dict[tuple[str, str], list[dict[str, object]]]:
 @pytest.fixture(scope="module")
 def requirements(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("audit") / "requirements.txt"
-    subprocess.run(
-        [
-            "uv",
-            "export",
-            "--frozen",
-            "--quiet",
-            "--no-emit-project",
-            "--no-default-groups",
-            "--group",
-            "dev",
-            "--format",
-            "requirements-txt",
-            "--output-file",
-            str(path),
-        ],
-        cwd=ROOT,
-        check=True,
-    )
+    subprocess.run(sessions.uv_export_args(["dev"], production=True, output=path), cwd=ROOT, check=True)
     return path
 
 
