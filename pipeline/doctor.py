@@ -127,6 +127,19 @@ def check_docker() -> list[Check]:
     return checks
 
 
+def check_images(facts: Facts) -> Check:
+    """Base and service images present locally (else they are pulled, which needs a registry)."""
+    wanted = [facts.image.base, facts.image.node_image, facts.services.postgres, facts.services.redis]
+    absent = [image for image in wanted if run_docker("image", "inspect", image).returncode != 0]
+    return Check(
+        "base and service images",
+        not absent,
+        "all present locally" if not absent else f"not present, will be pulled: {', '.join(absent)}",
+        "pull them, or point POSTGRES_IMAGE / REDIS_IMAGE at images you have",
+        blocking=False,
+    )
+
+
 def check_env_file(root: Path) -> list[Check]:
     example, actual = root / ".env.example", root / ".env"
     if not actual.exists():
@@ -184,6 +197,7 @@ CHECKS: list[Callable[[Facts], list[Check]]] = [
     lambda facts: [check_pythons(facts)],
     lambda facts: [check_tools()],
     lambda facts: check_docker(),
+    lambda facts: [check_images(facts)],
     lambda facts: check_env_file(facts.root),
     lambda facts: [check_settings(facts)],
     lambda facts: [check_disk(facts)],
