@@ -315,9 +315,11 @@ class Runner:
     def run_instance(self, instance: JobInstance, needs: Mapping[str, Mapping[str, Any]]) -> Outcome:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         log = self.root / LOG_DIR / (re.sub(r"[^\w.-]+", "_", instance.key).strip("_") + ".log")
-        started = time.monotonic()
         gate = self.docker_lock if instance.uses_docker else contextlib.nullcontext()
+        if instance.uses_docker:
+            self.set_state(instance.key, "waiting for Docker")
         with gate, log.open("w", encoding="utf-8") as handle:
+            started = time.monotonic()  # a job's time starts when it runs, not while it waits
             self.set_state(instance.key, "running")
             try:
                 outcome = self.run_steps(instance, needs, handle)
