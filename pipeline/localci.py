@@ -38,9 +38,10 @@ CI_WORKFLOW = Path(".github/workflows/ci.yml")
 LOG_DIR = Path(".cache/ci-logs")
 SERVICE_LABEL = "pipeline.local-ci"
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-# Jobs that drive the Docker engine run one at a time: concurrent cache exports
-# to the same engine can fail, and their containers compete for the 2 cores.
-DOCKER_MARKERS = ("build-image", "check-container", "dev-stack", "tooling")
+# Jobs that build images run one at a time: concurrent buildx cache exports to
+# one engine can fail ("only one connection allowed"). Service containers can
+# run side by side.
+IMAGE_BUILDING = ("build-image", "check-container", "dev-stack", "tooling")
 TAIL_LINES = 30
 
 
@@ -70,15 +71,15 @@ class JobInstance:
         return [str(step["uses"]).split("@")[0] for step in self.definition.get("steps", []) if "uses" in step]
 
     @property
-    def uses_docker(self) -> bool:
-        """Has services, or a step (its matrix values filled in) runs a Docker-driving task or session."""
+    def builds_images(self) -> bool:
+        """A step (its matrix values filled in) runs a task or session that builds images."""
         words: set[str] = set()
         for step in self.run_steps:
             words.update(str(step["run"]).replace('"', " ").split())
             for value in (step.get("env") or {}).values():
                 with contextlib.suppress(UserError):
                     words.add(substitute(str(value), LocalContext({}, matrix=self.matrix)))
-        return bool(self.definition.get("services")) or bool(words & set(DOCKER_MARKERS))
+        return bool(words & set(IMAGE_BUILDING))
 
 
 def needs_of(job: Mapping[str, Any]) -> tuple[str, ...]:
@@ -250,7 +251,7 @@ class Runner:
         self.run_id = uuid.uuid4().hex[:8]
         self.processes: set[subprocess.Popen[str]] = set()
         self.lock = threading.Lock()
-        self.docker_lock = threading.Lock()
+        self.build_lock = threading.Lock()
         self.stopping = threading.Event()
         self.states: dict[str, tuple[str, float]] = {}
 
@@ -315,9 +316,9 @@ class Runner:
     def run_instance(self, instance: JobInstance, needs: Mapping[str, Mapping[str, Any]]) -> Outcome:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         log = self.root / LOG_DIR / (re.sub(r"[^\w.-]+", "_", instance.key).strip("_") + ".log")
-        gate = self.docker_lock if instance.uses_docker else contextlib.nullcontext()
-        if instance.uses_docker:
-            self.set_state(instance.key, "waiting for Docker")
+        gate = self.build_lock if instance.builds_images else contextlib.nullcontext()
+        if instance.builds_images:
+            self.set_state(instance.key, "waiting for the image-build slot")
         with gate, log.open("w", encoding="utf-8") as handle:
             started = time.monotonic()  # a job's time starts when it runs, not while it waits
             self.set_state(instance.key, "running")

@@ -91,13 +91,13 @@ def test_matrix_expands_from_the_generating_jobs_outputs() -> None:
     assert localci.selected(instances[0], only=["tests"], skip=[], pythons=[])
 
 
-def test_docker_jobs_are_recognised_through_the_matrix() -> None:
+def test_image_building_jobs_are_recognised_through_the_matrix() -> None:
     job = {"steps": [{"env": {"SESSION": "${{ matrix.session }}"}, "run": 'python3 bootstrap.py nox -s "$SESSION"'}]}
-    assert localci.JobInstance("checks", "tooling", (), job, {"session": "tooling"}).uses_docker
-    assert not localci.JobInstance("checks", "lint", (), job, {"session": "lint"}).uses_docker
+    assert localci.JobInstance("checks", "tooling", (), job, {"session": "tooling"}).builds_images
+    assert not localci.JobInstance("checks", "lint", (), job, {"session": "lint"}).builds_images
     image = {"steps": [{"run": "python3 bootstrap.py invoke build-image"}]}
-    assert localci.JobInstance("image", "image", (), image).uses_docker
-    assert localci.JobInstance("tests", "t", (), {"services": {"postgres": {}}, "steps": []}).uses_docker
+    assert localci.JobInstance("image", "image", (), image).builds_images
+    assert not localci.JobInstance("tests", "t", (), {"services": {"postgres": {}}, "steps": []}).builds_images
 
 
 def test_a_job_fails_when_any_instance_fails() -> None:
