@@ -50,7 +50,6 @@ nox.options.sessions = [
 # The audit covers the production dependencies plus the dev group (which includes every tool group).
 AUDITED_GROUPS = ["dev"]
 ACTIONLINT_GO_MODULE = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.7"
-PYTHON_SOURCES = ["backend", "pipeline", "noxfile.py", "tasks.py", "bootstrap.py"]
 
 for version in sessions.missing_interpreters(PYTHONS):
     print(
@@ -135,7 +134,8 @@ def mypy(session: nox.Session) -> None:
     env = sessions.django_env(
         FACTS, "production", sessions.throwaway_production_env(static_root="unused", database_url="sqlite://:memory:")
     )
-    session.run("mypy", "--cache-dir", f".mypy_cache/{session.python}", *session.posargs, *PYTHON_SOURCES, env=env)
+    cache = f".mypy_cache/{session.python}"
+    session.run("mypy", "--cache-dir", cache, *session.posargs, *sessions.PYTHON_SOURCES, env=env)
     finish(session, f"no type errors on Python {session.python}")
 
 
@@ -144,7 +144,7 @@ def bandit(session: nox.Session) -> None:
     """Bandit security scan of the backend and tooling; SARIF in reports/bandit.sarif."""
     install(session, "lint", production=False)
     Path("reports").mkdir(exist_ok=True)
-    common = ["-c", "pyproject.toml", "-r", *PYTHON_SOURCES]
+    common = ["-c", "pyproject.toml", "-r", *sessions.PYTHON_SOURCES]
     session.run("bandit", *common, "--format", "sarif", "--output", "reports/bandit.sarif", "--exit-zero", "--quiet")
     session.run("bandit", *common, "--quiet", *session.posargs)
     finish(session, "no findings (SARIF: reports/bandit.sarif)")

@@ -81,7 +81,7 @@ def raw_tool_commands(facts: Facts) -> dict[str, tuple[str, list[str], dict[str,
     production = sessions.django_env(
         facts, "production", sessions.throwaway_production_env(static_root="unused", database_url="sqlite://:memory:")
     )
-    sources = ["backend", "pipeline", "noxfile.py", "tasks.py", "bootstrap.py"]
+    sources = sessions.PYTHON_SOURCES
     return {
         "lint": ("lint", ["ruff", "check", "."], {}),
         "format": ("format", ["ruff", "format", "--check", "."], {}),

@@ -16,6 +16,8 @@ from pathlib import Path
 from pipeline.errors import UserError
 from pipeline.facts import Facts
 
+# Our own Python code: what mypy and bandit check.
+PYTHON_SOURCES = ["backend", "pipeline", "noxfile.py", "tasks.py", "bootstrap.py"]
 MISSING_INTERPRETER_FIX = (
     "install it (pyenv install {version}) and put it on PATH; with pyenv, make every version "
     "visible at once, e.g. export PYENV_VERSION=3.11.7:3.12.1:3.13.0"
