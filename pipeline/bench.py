@@ -156,14 +156,7 @@ def bench_image(facts: Facts) -> Figures:
             added = image_size(cold.tags[0]) - image_size(images.image_build_args(copy_facts)["BASE_IMAGE"])
             figures.add("size added on top of the base image", None, "", f"{added / 1024**2:.1f} MiB")
         finally:
-            tags = subprocess.run(
-                ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name],
-                capture_output=True,
-                text=True,
-                check=False,
-            ).stdout.split()
-            if tags:
-                subprocess.run(["docker", "image", "rm", "--force", *tags], capture_output=True, check=False)
+            images.remove_local_images(name)
     return figures
 
 

@@ -427,6 +427,13 @@ def _swap(staging: Path, folder: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def remove_local_images(name: str) -> None:
+    """Remove every local tag of the repository `name` (images a test or benchmark built), nothing else."""
+    tags = _docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name).stdout.split()
+    if tags:
+        _docker("image", "rm", "--force", *tags)
+
+
 def digest_from_metadata(path: Path) -> str:
     try:
         data = json.loads(path.read_text())

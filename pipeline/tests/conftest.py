@@ -120,11 +120,4 @@ def built_project(docker_engine: None, tmp_path_factory: pytest.TempPathFactory)
     name = f"pipeline-test-{uuid.uuid4().hex[:8]}"
     cold = build_copy(root, cache_root, name)
     yield BuiltProject(root, cache_root, name, cold)
-    listed = subprocess.run(
-        ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if listed.stdout.split():
-        subprocess.run(["docker", "image", "rm", "--force", *listed.stdout.split()], capture_output=True, check=False)
+    images.remove_local_images(name)
