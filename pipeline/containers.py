@@ -35,7 +35,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from pipeline import console
-from pipeline.errors import UserError
+from pipeline.errors import UserError, no_docker_engine
 from pipeline.facts import Facts
 
 RUN_LABEL = "pipeline.check-container"
@@ -132,10 +132,7 @@ def client() -> docker.DockerClient:
         engine = docker.from_env(timeout=60)
         engine.ping()
     except docker.errors.DockerException:
-        raise UserError(
-            "No Docker daemon is reachable",
-            "start Docker (on these machines: ../shared/container-engine/setup), or set DOCKER_HOST",
-        ) from None
+        raise no_docker_engine() from None
     return engine
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import images, sessions
-from pipeline.errors import UserError
+from pipeline.errors import INSTALL_DOCKER_FIX, START_DOCKER_FIX, UserError
 from pipeline.facts import Facts
 
 MIN_BUILDX = (0, 12)
@@ -80,10 +80,11 @@ def run_docker(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def check_docker() -> list[Check]:
-    engine_fix = "start the Docker daemon (on these machines: ../shared/container-engine/setup), or set DOCKER_HOST"
+    if shutil.which("docker") is None:
+        return [Check("Docker daemon", False, "the docker command is not installed", INSTALL_DOCKER_FIX)]
     info = run_docker("info", "--format", "{{.ServerVersion}}")
     if info.returncode != 0:
-        return [Check("Docker daemon", False, "not reachable", engine_fix)]
+        return [Check("Docker daemon", False, "not reachable", START_DOCKER_FIX)]
     checks = [Check("Docker daemon", True, f"server {info.stdout.strip()}")]
     version = run_docker("buildx", "version")
     if version.returncode != 0:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import console
-from pipeline.errors import UserError
+from pipeline.errors import UserError, no_docker_command, no_docker_engine
 from pipeline.facts import Facts
 
 CACHE_CHOICES = ("auto", "gha", "local", "registry=REF", "none")
@@ -254,18 +254,12 @@ def _docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]
     try:
         return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
     except FileNotFoundError:
-        raise UserError(
-            "The docker command is not installed",
-            "install Docker (on these machines: ../shared/container-engine/setup)",
-        ) from None
+        raise no_docker_command() from None
 
 
 def require_engine() -> None:
     if _docker("info", "--format", "{{.ServerVersion}}").returncode != 0:
-        raise UserError(
-            "No Docker daemon is reachable",
-            "start Docker (on these machines: ../shared/container-engine/setup), or set DOCKER_HOST",
-        )
+        raise no_docker_engine()
 
 
 def buildx_version() -> tuple[int, int]:

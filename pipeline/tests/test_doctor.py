@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pipeline import doctor
 from pipeline.console import plain_env
+from pipeline.errors import START_DOCKER_FIX
 from pipeline.facts import ROOT, load
 
 
@@ -33,7 +34,8 @@ def test_doctor_names_the_fix_when_docker_is_down(project_copy: Path) -> None:
     result = run_doctor(project_copy, DOCKER_HOST="unix:///nonexistent/docker.sock")
     assert result.returncode == 1
     assert "check=Docker daemon  state=missing" in result.stdout
-    assert "container-engine/setup" in result.stderr
+    assert START_DOCKER_FIX in result.stderr
+    assert "shared/" not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
 
 

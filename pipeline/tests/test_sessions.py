@@ -48,8 +48,8 @@ def test_on_ci() -> None:
 
 
 def test_user_error_reads_as_problem_then_fix() -> None:
-    error = UserError("No Docker daemon is reachable.", "run ../shared/container-engine/setup.")
-    assert str(error) == "No Docker daemon is reachable. Fix: run ../shared/container-engine/setup."
+    error = UserError("The CA bundle is missing.", "pass one with --ca-bundle.")
+    assert str(error) == "The CA bundle is missing. Fix: pass one with --ca-bundle."
 
 
 def test_step_summary_appends_markdown_only_on_github(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from pipeline.console import plain_env
+from pipeline.errors import START_DOCKER_FIX
 from pipeline.facts import ROOT
 
 
@@ -38,6 +39,18 @@ def test_user_errors_are_one_paragraph(args: list[str], env: dict[str, str], mes
     assert message in result.stderr
     assert "Fix:" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["build-image"], ["check-container"], ["check-container", "--mode", "stack"], ["dev-stack"]]
+)
+def test_no_docker_daemon_says_how_a_user_starts_one(args: list[str]) -> None:
+    result = invoke(*args, env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"✘ No Docker daemon is reachable. Fix: {START_DOCKER_FIX}."
+    for advice in ("sudo systemctl start docker", "Docker Desktop", "DOCKER_HOST"):
+        assert advice in result.stderr
+    assert "shared/" not in result.stdout + result.stderr
 
 
 def test_tasks_are_listed() -> None:
