@@ -17,12 +17,13 @@ import nox
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pipeline import console, lockfiles, sessions
+from pipeline import console, entry, lockfiles, sessions
 from pipeline.errors import UserError
 from pipeline.facts import load
 from pipeline.postgres import throwaway_postgres
 
-FACTS = load()
+with entry.user_errors():  # an incomplete facts table: one paragraph and exit 1, even for `nox -l`
+    FACTS = load()
 PYTHONS = list(FACTS.python_versions)
 
 # A missing interpreter must be a clear error, never a silent download.

@@ -7,6 +7,7 @@ cache location gets it from here (or is checked against it by `nox -s drift`).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -93,7 +94,8 @@ def supported_pythons(pyproject: dict[str, Any], max_version: str) -> tuple[str,
         return tuple(nox.project.python_versions(pyproject, max_version=max_version))
     except ValueError as error:
         raise UserError(
-            f"pyproject.toml cannot give the supported Pythons ({error})",
+            f"[project] requires-python cannot give the supported Pythons ({error}; "
+            'e.g. requires-python = ">=3.11" and max-python = "3.13")',
             "set requires-python = '>=3.X' in [project] and max-python in [tool.pipeline]",
         ) from None
 
@@ -109,40 +111,120 @@ def group_requirements(groups: dict[str, list[Any]], name: str) -> list[str]:
     return requirements
 
 
-def _table(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+# Every key of the table: (table, key) -> an example value, shown when it is missing or invalid.
+REQUIRED: dict[tuple[str, str], str] = {
+    ("project", "name"): '"backend"',
+    ("project", "requires-python"): '">=3.11"',
+    ("tool.pipeline", "backend-dir"): '"backend"',
+    ("tool.pipeline", "max-python"): '"3.13"',
+    ("tool.pipeline.settings", "development"): '"config.settings.development"',
+    ("tool.pipeline.settings", "testing"): '"config.settings.testing"',
+    ("tool.pipeline.settings", "production"): '"config.settings.production"',
+    ("tool.pipeline.image", "name"): '"backend"',
+    ("tool.pipeline.image", "dockerfile"): '"backend/Dockerfile"',
+    ("tool.pipeline.image", "target"): '"runtime"',
+    ("tool.pipeline.image", "python"): '"3.12"',
+    ("tool.pipeline.image", "base"): '"python:{python}-slim-bookworm"',
+    ("tool.pipeline.image", "node-image"): '"node:20-bookworm-slim"',
+    ("tool.pipeline.cache", "local-dir"): '".cache/buildx"',
+    ("tool.pipeline.cache", "gha-scope-prefix"): '"backend"',
+    ("tool.pipeline.services", "postgres-image"): '"postgres:16-bookworm"',
+    ("tool.pipeline.services", "redis-image"): '"redis:7-bookworm"',
+}
+MINOR_VERSION = re.compile(r"^3\.\d+$")
+DOTTED_MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+FACTS_FIX = "set each key named above in pyproject.toml, in the form of its example"
+
+
+def _lookup(data: dict[str, Any], dotted: str) -> Any:
     node: Any = data
-    for key in keys:
-        if not isinstance(node, dict) or key not in node:
-            raise UserError(
-                f"pyproject.toml has no [{'.'.join(keys)}] table",
-                "restore it from the repository (it holds the pipeline's facts)",
-            )
-        node = node[key]
-    return dict(node)
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _shape_problem(table: str, key: str, value: str, root: Path) -> str | None:
+    """Why one present string value is unusable (None when it is fine)."""
+    if key in {"max-python", "python"} and not MINOR_VERSION.match(value):
+        return "is not a minor version"
+    if table == "tool.pipeline.settings" and not DOTTED_MODULE.match(value):
+        return "is not a dotted module name"
+    if key == "base":
+        try:
+            value.format(python="3.X")
+        except (KeyError, IndexError, ValueError):
+            return "may contain only the placeholder {python}"
+    if key == "backend-dir" and not (root / value).is_dir():
+        return f"names no folder of {root.name}/"
+    if key == "dockerfile" and not (root / value).is_file():
+        return f"names no file of {root.name}/"
+    return None
+
+
+def problems_of(data: dict[str, Any], root: Path) -> list[str]:
+    """Every missing or invalid fact, each with its example value; empty when the table is complete."""
+    problems: list[str] = []
+    missing_tables: list[str] = []
+    for (table, key), example in REQUIRED.items():
+        node = _lookup(data, table)
+        if not isinstance(node, dict):
+            if table not in missing_tables:
+                missing_tables.append(table)
+                keys = ", ".join(f"{name} = {value}" for (owner, name), value in REQUIRED.items() if owner == table)
+                problems.append(f"no [{table}] table (e.g. {keys})")
+            continue
+        value = node.get(key)
+        if value is None:
+            problems.append(f"[{table}] {key} is missing (e.g. {key} = {example})")
+        elif not isinstance(value, str) or not value.strip():
+            problems.append(f"[{table}] {key} = {value!r} must be a non-empty string (e.g. {key} = {example})")
+        elif (why := _shape_problem(table, key, value, root)) is not None:
+            problems.append(f"[{table}] {key} = {value!r} {why} (e.g. {key} = {example})")
+    return problems
 
 
 def parse(data: dict[str, Any], root: Path, environ: dict[str, str] | None = None) -> Facts:
-    """Facts from a parsed pyproject.toml; service images may be overridden by environment."""
+    """Facts from a parsed pyproject.toml; service images may be overridden by environment.
+
+    The whole table is checked first: one UserError lists every missing or
+    invalid key, each with an example, like `manage.py check_config` does for
+    the environment.
+    """
     env = os.environ if environ is None else environ
-    project = _table(data, "project")
-    table = _table(data, "tool", "pipeline")
-    settings = _table(data, "tool", "pipeline", "settings")
-    image = _table(data, "tool", "pipeline", "image")
-    cache_table = _table(data, "tool", "pipeline", "cache")
-    services = _table(data, "tool", "pipeline", "services")
-    versions = supported_pythons(data, table["max-python"])
-    if image["python"] not in versions:
-        raise UserError(
-            f"[tool.pipeline.image].python = {image['python']} is not a supported Python ({', '.join(versions)})",
-            "pick one of the supported versions",
+    problems = problems_of(data, root)
+    table = _lookup(data, "tool.pipeline") or {}
+    image = _lookup(data, "tool.pipeline.image") or {}
+    versions: tuple[str, ...] = ()
+    if not any("requires-python" in problem or "max-python" in problem for problem in problems):
+        try:
+            versions = supported_pythons(data, table["max-python"])
+        except UserError as error:
+            problems.append(error.problem)
+    if versions and isinstance(image.get("python"), str) and image["python"] not in versions:
+        problems.append(
+            f"[tool.pipeline.image] python = {image['python']} is not a supported Python ({', '.join(versions)}); "
+            f'pick one of them (e.g. python = "{versions[-1]}")'
         )
+    if problems:
+        raise UserError(
+            f"pyproject.toml cannot give the pipeline's facts ({len(problems)} problem(s)): " + "; ".join(problems),
+            FACTS_FIX,
+        )
+    project = data["project"]
+    settings = data["tool"]["pipeline"]["settings"]
+    cache_table = data["tool"]["pipeline"]["cache"]
+    services = data["tool"]["pipeline"]["services"]
     return Facts(
         root=root,
         project_name=project["name"],
         requires_python=project["requires-python"],
         python_versions=versions,
         backend_dir=root / table["backend-dir"],
-        settings=SettingsModules(**settings),
+        settings=SettingsModules(
+            development=settings["development"], testing=settings["testing"], production=settings["production"]
+        ),
         image=ImageFacts(
             name=image["name"],
             dockerfile=root / image["dockerfile"],
@@ -166,5 +248,12 @@ def parse(data: dict[str, Any], root: Path, environ: dict[str, str] | None = Non
 @cache
 def load(root: Path = ROOT) -> Facts:
     """The facts of the project at `root` (this checkout by default)."""
-    with (root / "pyproject.toml").open("rb") as handle:
-        return parse(tomllib.load(handle), root)
+    path = root / "pyproject.toml"
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as error:
+        raise UserError(f"Cannot read {path} ({error.strerror})", "run from a checkout of the project") from None
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"{path} is not valid TOML ({error})", "correct the syntax at that line") from None
+    return parse(data, root)

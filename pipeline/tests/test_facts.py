@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -7,6 +9,7 @@ from typing import Any
 import pytest
 
 from pipeline import facts
+from pipeline.console import plain_env
 from pipeline.errors import UserError
 
 
@@ -64,3 +67,54 @@ def test_requires_python_without_lower_bound_is_refused() -> None:
     data["project"]["requires-python"] = "<4"
     with pytest.raises(UserError, match="cannot give the supported Pythons"):
         facts.parse(data, Path())
+
+
+def test_every_problem_of_the_table_is_listed_with_an_example() -> None:
+    data = pyproject()
+    del data["tool"]["pipeline"]["max-python"]
+    data["tool"]["pipeline"]["image"]["node-image"] = ""
+    del data["tool"]["pipeline"]["services"]
+    with pytest.raises(UserError) as caught:
+        facts.parse(data, facts.ROOT)
+    message = str(caught.value)
+    assert "(3 problem(s))" in message
+    assert '[tool.pipeline] max-python is missing (e.g. max-python = "3.13")' in message
+    assert "[tool.pipeline.image] node-image = '' must be a non-empty string (e.g. node-image = \"node:20" in message
+    assert 'no [tool.pipeline.services] table (e.g. postgres-image = "postgres:16-bookworm"' in message
+
+
+def test_a_complete_table_has_no_problems() -> None:
+    assert facts.problems_of(pyproject(), facts.ROOT) == []
+
+
+def break_facts(root: Path) -> None:
+    """pyproject.toml without max-python and with a settings module that is no module name."""
+    pyproject = root / "pyproject.toml"
+    text = pyproject.read_text()
+    broken = text.replace('max-python = "3.13"\n', "").replace(
+        'testing = "config.settings.testing"', 'testing = "config/settings/testing.py"'
+    )
+    assert broken.count("\n") == text.count("\n") - 1
+    pyproject.write_text(broken)
+
+
+@pytest.mark.parametrize("command", [["invoke", "doctor"], ["invoke", "build-image"], ["nox", "-l"]])
+def test_an_incomplete_table_is_one_message_from_every_entry_point(project_copy: Path, command: list[str]) -> None:
+    break_facts(project_copy)
+    result = subprocess.run(
+        [sys.executable, "-m", *command],
+        cwd=project_copy,
+        env=plain_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Traceback" not in output
+    assert "KeyError" not in output
+    assert "(2 problem(s))" in result.stderr
+    assert 'max-python is missing (e.g. max-python = "3.13")' in result.stderr
+    assert "testing = 'config/settings/testing.py' is not a dotted module name" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
