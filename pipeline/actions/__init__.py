@@ -1,0 +1,1 @@
+"""The GitHub Actions model `invoke ci` runs: reading workflows, expressions, planning, running."""

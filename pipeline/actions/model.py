@@ -1,0 +1,74 @@
+"""The states a local run moves through, typed as GitHub names them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+
+class Result(str, Enum):
+    """A job's or step's conclusion, with GitHub's names (what `needs.<job>.result` reads)."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+
+class StepKind(Enum):
+    """What happens to a step here."""
+
+    RUNS_HERE = "runs here"
+    GITHUB_ONLY = "GitHub only"
+    SKIPPED_BY_CONDITION = "skipped by its condition"
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One job run: a job, or one entry of its matrix."""
+
+    job_id: str
+    name: str
+    definition: Mapping[str, Any]
+    matrix: Mapping[str, Any] = field(default_factory=dict)
+    index: int = 0
+    total: int = 1
+
+    @property
+    def key(self) -> str:
+        return self.name if not self.matrix else f"{self.job_id} ({self.name})"
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        return needs_of(self.definition)
+
+
+def needs_of(job: Mapping[str, Any]) -> tuple[str, ...]:
+    needs = job.get("needs") or []
+    return (needs,) if isinstance(needs, str) else tuple(str(need) for need in needs)
+
+
+@dataclass
+class Outcome:
+    """How an instance ended here."""
+
+    result: Result
+    seconds: float = 0.0
+    log: Path | None = None
+    summary: Path | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+
+
+def job_result(results: Sequence[Result]) -> Result:
+    """A matrix job's result as `needs` reports it."""
+    if Result.FAILURE in results:
+        return Result.FAILURE
+    if Result.CANCELLED in results:
+        return Result.CANCELLED
+    if results and all(result is Result.SKIPPED for result in results):
+        return Result.SKIPPED
+    return Result.SUCCESS

@@ -1,0 +1,130 @@
+"""Pure planning decisions: job order, whether a job runs, its instances, whether each step runs here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pipeline.actions import expressions, matrix
+from pipeline.actions.expressions import Status
+from pipeline.actions.model import Instance, Result, needs_of
+from pipeline.errors import UserError
+
+# A job that needs credentials or approvals only GitHub has is reported, not run.
+GITHUB_ONLY_JOB_ACTIONS = {"docker/login-action": "it logs in to a registry with GitHub's token"}
+
+
+def topological_order(jobs: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(job_id: str) -> None:
+        if job_id in order:
+            return
+        if job_id in visiting:
+            raise UserError(f"the workflow has a `needs:` cycle through {job_id}", "fix the needs of that job")
+        visiting.add(job_id)
+        for need in needs_of(jobs[job_id]):
+            if need not in jobs:
+                raise UserError(f"job {job_id} needs {need}, which the workflow does not define", "fix its `needs:`")
+            visit(need)
+        order.append(job_id)
+
+    for job_id in jobs:
+        visit(job_id)
+    return order
+
+
+def ancestors(jobs: Mapping[str, Mapping[str, Any]], job_id: str) -> set[str]:
+    found: set[str] = set()
+    stack = list(needs_of(jobs[job_id]))
+    while stack:
+        need = stack.pop()
+        if need not in found:
+            found.add(need)
+            stack.extend(needs_of(jobs[need]))
+    return found
+
+
+def job_status(results: Mapping[str, Result], ancestor_ids: set[str], cancelled: bool) -> Status:
+    """What a job's `if` sees: success() needs every ancestor to have succeeded, failure() any to have failed."""
+    ancestor_results = [results[job] for job in ancestor_ids]
+    return Status(
+        failed=Result.FAILURE in ancestor_results,
+        cancelled=cancelled,
+        succeeded=all(result is Result.SUCCESS for result in ancestor_results),
+    )
+
+
+def job_runs(job: Mapping[str, Any], contexts: Mapping[str, Any], status: Status) -> bool:
+    condition = job.get("if")
+    return expressions.condition(
+        "" if condition is None else str(condition),
+        contexts,
+        status=status,
+        allowed=expressions.AVAILABILITY["jobs.<job_id>.if"],
+    )
+
+
+def github_only_job(job: Mapping[str, Any]) -> str:
+    """Why a job runs only on GitHub, or ''."""
+    if "uses" in job:
+        return f"calls the reusable workflow {job['uses']} (rehearse it with --workflow)"
+    if job.get("environment"):
+        return "deploys to a GitHub environment (its approvals and secrets exist only there)"
+    for step in job.get("steps") or []:
+        action = str(step.get("uses", "")).split("@")[0]
+        if action in GITHUB_ONLY_JOB_ACTIONS:
+            return f"{action}: {GITHUB_ONLY_JOB_ACTIONS[action]}"
+    return ""
+
+
+def instances(job_id: str, job: Mapping[str, Any], contexts: Mapping[str, Any]) -> list[Instance]:
+    """The job's instances: one, or one per matrix combination (GitHub's expansion)."""
+    strategy_key = expressions.AVAILABILITY["jobs.<job_id>.strategy"]
+    raw = (job.get("strategy") or {}).get("matrix")
+    if raw is None:
+        return [Instance(job_id, _name(job_id, job, contexts, {}), job)]
+    evaluated = _evaluate_tree(raw, contexts, strategy_key)
+    if not isinstance(evaluated, Mapping):
+        raise UserError(f"the matrix of job {job_id} is not a mapping", "give strategy.matrix axes or include")
+    combinations = matrix.expand(evaluated)
+    total = len(combinations)
+    return [
+        Instance(job_id, _name(job_id, job, contexts, combination), job, combination, index, total)
+        for index, combination in enumerate(combinations)
+    ]
+
+
+def _evaluate_tree(value: Any, contexts: Mapping[str, Any], allowed: expressions.Availability) -> Any:
+    if isinstance(value, str):
+        return expressions.evaluate_template(value, contexts, allowed=allowed)
+    if isinstance(value, Mapping):
+        return {key: _evaluate_tree(item, contexts, allowed) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_evaluate_tree(item, contexts, allowed) for item in value]
+    return value
+
+
+def _name(job_id: str, job: Mapping[str, Any], contexts: Mapping[str, Any], combination: Mapping[str, Any]) -> str:
+    if "name" in job:
+        data = {**contexts, "matrix": dict(combination)}
+        return expressions.interpolate(str(job["name"]), data, allowed=expressions.AVAILABILITY["jobs.<job_id>.name"])
+    if not combination:
+        return job_id
+    values = ", ".join(expressions.to_string(value) for value in combination.values())
+    return f"{job_id} ({values})"
+
+
+def selected(instance: Instance, only: Sequence[str], skip: Sequence[str], pythons: Sequence[str]) -> bool:
+    """--only/--skip by job id or instance name, --python by matrix entry. Jobs whose outputs
+    feed other jobs always run: the plan depends on them."""
+    if instance.definition.get("outputs"):
+        return True
+    names = {instance.job_id, instance.name, instance.key}
+    if only and not names & set(only):
+        return False
+    if names & set(skip):
+        return False
+    python = str(instance.matrix.get("python") or "")
+    return not (pythons and python and python not in pythons)

@@ -1,0 +1,137 @@
+"""The hosted runner images `invoke ci` imitates, and the world a job sees.
+
+One place for what a fresh GitHub-hosted runner has (from actions/runner-images:
+the Ubuntu 24.04 readme and toolset): its system Python, its default Node,
+and no pyenv. Other CPythons sit in the tool cache, off PATH until a
+`setup-python` step adds them. A job here gets exactly that: the Pythons its
+`setup-python` steps install plus the image's system Python, no others.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.errors import UserError
+
+
+@dataclass(frozen=True)
+class RunnerImage:
+    label: str
+    system_python: str  # `python3` on a fresh runner
+    node: str  # the default `node`
+
+
+UBUNTU_24_04 = RunnerImage("ubuntu-24.04", system_python="3.12", node="22")
+RUNNER_IMAGES: Mapping[str, RunnerImage] = {
+    "ubuntu-24.04": UBUNTU_24_04,
+    "ubuntu-latest": UBUNTU_24_04,
+}
+PYTHON_NAME = re.compile(r"^python(\d+(\.\d+)?)?(-config|m)?$")
+
+
+def image_for(runs_on: object) -> RunnerImage:
+    """The image of a `runs-on` label; an unknown label is refused (we cannot imitate it)."""
+    label = str(runs_on)
+    if label in RUNNER_IMAGES:
+        return RUNNER_IMAGES[label]
+    raise UserError(
+        f"runs-on: {label} is not a runner image invoke ci knows ({', '.join(RUNNER_IMAGES)})",
+        "use one of those labels, or add the image's facts to pipeline/actions/runner_images.py",
+    )
+
+
+def setup_python_versions(value: object) -> list[str]:
+    """`python-version` of actions/setup-python: one version, or several on separate lines (the last is the default)."""
+    if isinstance(value, list):
+        return [str(item).strip() for item in value if str(item).strip()]
+    return [line.strip() for line in str(value or "").splitlines() if line.strip()]
+
+
+def host_python(version: str, environ: Mapping[str, str]) -> Path | None:
+    """Where this machine has CPython `version` (X.Y): on PATH, among pyenv's versions, among uv's."""
+    name = f"python{version}"
+    found = shutil.which(name, path=environ.get("PATH"))
+    if found:
+        return Path(found).resolve()
+    roots = [Path(environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"]
+    roots.append(Path(environ.get("UV_PYTHON_INSTALL_DIR", Path.home() / ".local/share/uv/python")))
+    for root in roots:
+        for candidate in sorted(root.glob(f"*{version}*/bin/{name}"), reverse=True):
+            if candidate.is_file():
+                return candidate.resolve()
+    return None
+
+
+@dataclass(frozen=True)
+class JobWorld:
+    """PATH and environment for one job: the runner image's tools, its Pythons, nothing of the host's."""
+
+    bin_dir: Path
+    pythons: tuple[str, ...]
+    missing: tuple[str, ...]
+
+    def environ(self, host: Mapping[str, str], empty_dir: Path) -> dict[str, str]:
+        env = {key: value for key, value in host.items() if not key.startswith(("PYENV", "VIRTUAL_ENV", "UV_PYTHON"))}
+        env["PATH"] = os.pathsep.join([str(self.bin_dir), *(_without_pythons(host.get("PATH", ""), empty_dir))])
+        env["PYENV_ROOT"] = str(empty_dir)  # a hosted runner has no pyenv
+        env["UV_PYTHON_INSTALL_DIR"] = str(empty_dir)  # nor uv-managed Pythons
+        return env
+
+
+def _without_pythons(path: str, empty_dir: Path) -> Iterable[str]:
+    """PATH entries with pyenv left out and system folders replaced by Python-free mirrors."""
+    for entry in path.split(os.pathsep):
+        folder = Path(entry)
+        if not entry or ".pyenv" in folder.parts or not folder.is_dir():
+            continue
+        if any(PYTHON_NAME.match(child.name) for child in folder.iterdir()):
+            yield str(_mirror_without_python(folder, empty_dir.parent / "mirrors"))
+        else:
+            yield entry
+
+
+def _mirror_without_python(folder: Path, mirrors: Path) -> Path:
+    """A folder of links to everything in `folder` but its Python interpreters."""
+    mirror = mirrors / str(folder.resolve()).strip("/").replace("/", "_")
+    if mirror.is_dir():
+        return mirror
+    staging = mirror.with_suffix(".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for child in folder.iterdir():
+        if not PYTHON_NAME.match(child.name):
+            (staging / child.name).symlink_to(child)
+    staging.rename(mirror)
+    return mirror
+
+
+def build_world(image: RunnerImage, setup_versions: Iterable[str], home: Path, host: Mapping[str, str]) -> JobWorld:
+    """The job's Python folder: `python3.X` for each Python it has; `python3` is setup-python's
+    last version, else the image's system Python."""
+    wanted = [image.system_python, *setup_versions]
+    default = wanted[-1]
+    bin_dir = home / ("python-" + "-".join(dict.fromkeys(wanted)))
+    missing: list[str] = []
+    if not bin_dir.is_dir():
+        staging = bin_dir.with_suffix(".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for version in dict.fromkeys(wanted):
+            interpreter = host_python(version, host)
+            if interpreter is None:
+                missing.append(version)
+                continue
+            (staging / f"python{version}").symlink_to(interpreter)
+            if version == default:
+                for name in ("python3", "python"):
+                    (staging / name).symlink_to(interpreter)
+        if missing:
+            shutil.rmtree(staging)
+        else:
+            staging.rename(bin_dir)
+    return JobWorld(bin_dir, tuple(dict.fromkeys(wanted)), tuple(missing))
