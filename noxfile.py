@@ -18,6 +18,7 @@ import nox
 sys.path.insert(0, str(Path(__file__).parent))
 
 from pipeline import console, entry, lockfiles, sessions
+from pipeline.actions import validate
 from pipeline.errors import UserError
 from pipeline.facts import load
 from pipeline.postgres import throwaway_postgres
@@ -153,13 +154,21 @@ def bandit(session: nox.Session) -> None:
 
 @nox.session(python=FACTS.newest_python, allow_parallel=True)
 def workflows(session: nox.Session) -> None:
-    """Workflows, compose, Dockerfile agree with the facts; zizmor, schemas, actionlint."""
+    """Workflows, compose, Dockerfile agree with the facts; GitHub's parser, zizmor, schemas, actionlint."""
     install(session, "tooling", "workflows", production=False)
     session.run("python", "-m", "pipeline.drift", env={"PYTHONPATH": "."})
     workflow_files = sorted(str(path) for path in Path(".github/workflows").glob("*.yml"))
     session.run("zizmor", "--offline", "--strict-collection", "--quiet", ".")
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflow_files)
     session.run("check-jsonschema", "--builtin-schema", "vendor.dependabot", ".github/dependabot.yml")
+    with user_errors(session):  # GitHub's own workflow parser (Node 20+), pinned in pipeline/actions/node/
+        node = validate.find_node()
+        if not validate.installed_matches_lock():
+            with session.chdir(validate.NODE_DIR):
+                session.run(*validate.NPM_CI, external=True)
+        parser_errors = validate.validate(workflow_files, node=node)
+    if parser_errors:
+        session.error("GitHub's workflow parser rejects:\n" + "\n".join(map(str, parser_errors)))
     if shutil.which("actionlint"):
         session.run("actionlint", external=True)
         actionlint = "actionlint clean"
@@ -168,7 +177,7 @@ def workflows(session: nox.Session) -> None:
         actionlint = "actionlint clean"
     else:
         actionlint = "actionlint is not installed here, so it did not run (on GitHub this session runs it)"
-    finish(session, f"no drift; zizmor and the JSON schemas are clean; {actionlint}")
+    finish(session, f"no drift; GitHub's parser, zizmor and the JSON schemas accept the workflows; {actionlint}")
 
 
 @nox.session(python=FACTS.newest_python, allow_parallel=True)
@@ -254,7 +263,7 @@ def build(session: nox.Session) -> None:
 def tooling(session: nox.Session) -> None:
     """Tests of the `pipeline` package that the noxfile and tasks.py are built on."""
     install(session, "tooling", "test", "audit", production=False)
-    session.run("pytest", "-p", "no:django", *(session.posargs or ["pipeline/tests"]))
+    session.run("pytest", "-p", "no:django", *(session.posargs or ["pipeline/tests", "pipeline/actions/tests"]))
 
 
 @nox.session(python=False, default=False)
