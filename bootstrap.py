@@ -8,27 +8,149 @@ Creates `.tools/` (a virtual environment holding nox, uv, invoke and the
 libraries the noxfile and tasks.py import, pinned and hashed in
 requirements/tooling.txt, which `nox -s lock` exports from uv.lock), refreshes
 it when that file changes, then runs the command from it.
+
+Before installing anything it checks, with the standard library only (uv may
+not exist yet), that uv.lock still matches pyproject.toml: the requirement
+names, extras and version ranges of [project].dependencies and of every
+dependency group, and requires-python, against what uv recorded in the lock;
+and that every pin of requirements/tooling.txt is a version in the lock. A
+stale lock stops every command except the one that re-locks (`nox -s lock`).
+Environment markers are not compared here; uv compares everything when a
+session installs (`uv sync --locked`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
+import tomllib
 import venv
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 TOOLS = ROOT / ".tools"
 REQUIREMENTS = ROOT / "requirements" / "tooling.txt"
 STAMP = TOOLS / ".requirements-sha256"
+LOCK_STAMP = TOOLS / ".lock-checked-sha256"
 MINIMUM_PYTHON = (3, 11)
+RELOCK = "python3 bootstrap.py nox -s lock"
+REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?\s*([^;]*)")
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
+
+Requirement = tuple[str, tuple[str, ...], str]
 
 
 def fail(message: str) -> None:
     print(f"bootstrap: {message}", file=sys.stderr)
     raise SystemExit(1)
+
+
+def normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def specifier(text: str) -> str:
+    return ",".join(sorted(part.replace(" ", "") for part in text.split(",") if part.strip()))
+
+
+def parse_requirement(text: str) -> Requirement:
+    match = REQUIREMENT.match(text)
+    if match is None:
+        return (text.strip(), (), "")
+    name, extras, spec = match.groups()
+    return (
+        normalise(name),
+        tuple(sorted(normalise(e) for e in (extras or "").split(",") if e.strip())),
+        specifier(spec),
+    )
+
+
+def declared_requirements(pyproject: dict[str, Any]) -> dict[str, set[Requirement]]:
+    """pyproject.toml's requirements: "" for [project].dependencies, then each group, include-group expanded."""
+    groups: dict[str, list[Any]] = pyproject.get("dependency-groups", {})
+
+    def expand(name: str) -> set[Requirement]:
+        found: set[Requirement] = set()
+        for entry in groups.get(name, []):
+            found |= expand(entry["include-group"]) if isinstance(entry, dict) else {parse_requirement(str(entry))}
+        return found
+
+    declared = {"": {parse_requirement(r) for r in pyproject.get("project", {}).get("dependencies", [])}}
+    declared.update({normalise(group): expand(group) for group in groups})
+    return declared
+
+
+def locked_requirements(lock: dict[str, Any], project: str) -> dict[str, set[Requirement]]:
+    """What uv recorded for the project itself when it wrote the lock."""
+    root: dict[str, Any] = next((p for p in lock.get("package", []) if p.get("name") == normalise(project)), {})
+    metadata = root.get("metadata", {})
+
+    def key(entry: dict[str, Any]) -> Requirement:
+        extras = tuple(sorted(normalise(e) for e in entry.get("extras", [])))
+        return (normalise(entry["name"]), extras, specifier(entry.get("specifier", "")))
+
+    locked = {"": {key(entry) for entry in metadata.get("requires-dist", [])}}
+    for group, entries in metadata.get("requires-dev", {}).items():
+        locked[normalise(group)] = {key(entry) for entry in entries}
+    return locked
+
+
+def lock_problems(pyproject: dict[str, Any], lock: dict[str, Any], tooling_txt: str) -> list[str]:
+    """Why uv.lock (or the tooling export) no longer matches pyproject.toml; empty when it does."""
+    problems = []
+    wanted_python = specifier(pyproject.get("project", {}).get("requires-python", ""))
+    if wanted_python != specifier(lock.get("requires-python", "")):
+        problems.append(
+            f"requires-python is {wanted_python!r} in pyproject.toml but {lock.get('requires-python')!r} in uv.lock"
+        )
+    declared = declared_requirements(pyproject)
+    locked = locked_requirements(lock, pyproject.get("project", {}).get("name", ""))
+    for group in sorted(set(declared) | set(locked)):
+        where = "[project].dependencies" if not group else f"dependency group {group!r}"
+        added = sorted(declared.get(group, set()) - locked.get(group, set()))
+        removed = sorted(locked.get(group, set()) - declared.get(group, set()))
+        for name, _, spec in added:
+            problems.append(f"{where} has {name}{spec}, which uv.lock does not")
+        for name, _, spec in removed:
+            problems.append(f"uv.lock has {name}{spec} in {where}, which pyproject.toml no longer does")
+    versions = {(normalise(p["name"]), str(p.get("version"))) for p in lock.get("package", [])}
+    pins = [(normalise(m.group(1)), m.group(2)) for m in map(PIN.match, tooling_txt.splitlines()) if m]
+    stale_pins = [f"{name}=={version}" for name, version in pins if (name, version) not in versions]
+    if stale_pins:
+        problems.append(f"requirements/tooling.txt pins {', '.join(stale_pins)}, which uv.lock does not")
+    return problems
+
+
+def is_relock(argv: list[str]) -> bool:
+    """`nox -s lock [-- ARGS]`: the command that repairs a stale lock, so it must run."""
+    own = argv[1 : argv.index("--")] if "--" in argv else argv[1:]
+    return argv[:1] == ["nox"] and "lock" in own
+
+
+def check_lock(argv: list[str]) -> None:
+    """Refuse to run from a stale lock, except the re-lock itself; remembered per file contents."""
+    sources = [ROOT / "pyproject.toml", ROOT / "uv.lock", REQUIREMENTS]
+    wanted = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
+    if LOCK_STAMP.exists() and LOCK_STAMP.read_text().strip() == wanted:
+        return
+    with sources[0].open("rb") as pyproject, sources[1].open("rb") as lock:
+        problems = lock_problems(tomllib.load(pyproject), tomllib.load(lock), REQUIREMENTS.read_text())
+    if not problems:
+        if TOOLS.is_dir():
+            LOCK_STAMP.write_text(wanted + "\n")
+        return
+    summary = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+    if is_relock(argv):
+        print(f"bootstrap: uv.lock is out of date ({summary}); re-locking.", file=sys.stderr)
+        return
+    fail(
+        f"uv.lock is out of date with pyproject.toml ({summary}), so nothing is installed from it. "
+        f"Fix: re-lock with `{RELOCK}` (it also re-exports requirements/), then commit uv.lock and requirements/."
+    )
 
 
 def ensure_tools() -> Path:
@@ -68,6 +190,7 @@ def main(argv: list[str]) -> int:
         fail(f"Python {'.'.join(map(str, MINIMUM_PYTHON))}+ is needed, this is {sys.version.split()[0]}.")
     if not argv:
         fail("say what to run, e.g. `python3 bootstrap.py nox -s tests` (see README.md).")
+    check_lock(argv)
     bin_dir = ensure_tools()
     executable = bin_dir / argv[0]
     if not executable.exists():

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import nox
+import nox.command
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -68,15 +69,28 @@ def install(session: nox.Session, *groups: str, production: bool = True) -> None
     if session.venv_backend != "uv":
         requirements = Path(session.create_tmp()) / "requirements.txt"
         export = sessions.uv_export_args(groups, production=production, output=requirements)
-        session.run_install(*export, external=True)
+        with refusing_a_stale_lock(session):
+            session.run_install(*export, external=True)
         session.install("--require-hashes", "--no-deps", "-r", str(requirements))
         return
     args = sessions.uv_sync_args(groups) if production else sessions.uv_sync_only_groups_args(groups)
-    session.run_install(
-        *args,
-        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location, "UV_PYTHON": str(session.python)},
-        external=True,
-    )
+    with refusing_a_stale_lock(session):
+        session.run_install(
+            *args,
+            env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location, "UV_PYTHON": str(session.python)},
+            external=True,
+        )
+
+
+@contextlib.contextmanager
+def refusing_a_stale_lock(session: nox.Session) -> Iterator[None]:
+    """uv's `--locked` refuses a stale uv.lock; end the session with the fix (`nox -s lock`), not uv's hint."""
+    try:
+        yield
+    except nox.command.CommandFailed:
+        with user_errors(session):
+            lockfiles.require_fresh_lock(FACTS.root)
+        raise
 
 
 @contextlib.contextmanager
@@ -186,7 +200,8 @@ def audit(session: nox.Session) -> None:
     install(session, "audit", production=False)
     requirements = Path("reports/audit-requirements.txt")
     requirements.parent.mkdir(exist_ok=True)
-    session.run(*sessions.uv_export_args(AUDITED_GROUPS, production=True, output=requirements), external=True)
+    with refusing_a_stale_lock(session):
+        session.run(*sessions.uv_export_args(AUDITED_GROUPS, production=True, output=requirements), external=True)
     session.run("python", "-m", "pipeline.audit", str(requirements), *session.posargs, env={"PYTHONPATH": "."})
     if os.environ.get("SAFETY_API_KEY"):
         session.run("uvx", "safety", "scan", "--file", str(requirements), external=True)

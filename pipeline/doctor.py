@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import images, sessions
+from pipeline import images, lockfiles, sessions
 from pipeline.errors import INSTALL_DOCKER_FIX, START_DOCKER_FIX, UserError
 from pipeline.facts import Facts
 
@@ -70,6 +70,14 @@ def check_tools() -> Check:
         return Check("nox, invoke, uv", False, ", ".join(versions) + "; uv not found", "run through bootstrap.py")
     uv_version = subprocess.run([uv, "--version"], capture_output=True, text=True, check=False).stdout.strip()
     return Check("nox, invoke, uv", True, ", ".join([*versions, uv_version]))
+
+
+def check_lock(root: Path) -> Check:
+    if shutil.which("uv") is None:
+        return Check("uv.lock matches pyproject.toml", False, "uv not found", "run through bootstrap.py")
+    if lockfiles.lock_is_stale(root):
+        return Check("uv.lock matches pyproject.toml", False, "stale: pyproject.toml changed", lockfiles.RELOCK_FIX)
+    return Check("uv.lock matches pyproject.toml", True, "yes (uv lock --check)")
 
 
 def run_docker(*args: str) -> subprocess.CompletedProcess[str]:
@@ -197,6 +205,7 @@ def check_disk(facts: Facts) -> Check:
 CHECKS: list[Callable[[Facts], list[Check]]] = [
     lambda facts: [check_pythons(facts)],
     lambda facts: [check_tools()],
+    lambda facts: [check_lock(facts.root)],
     lambda facts: check_docker(),
     lambda facts: [check_images(facts)],
     lambda facts: check_env_file(facts.root),

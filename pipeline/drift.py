@@ -222,6 +222,12 @@ def lockfile_findings(root: Path) -> Iterator[Finding]:
             yield Finding(str(path), 1, "out of date with uv.lock; run `nox -s lock`")
 
 
+def stale_lock_findings(root: Path) -> Iterator[Finding]:
+    """uv.lock must match pyproject.toml (uv decides); every install path refuses it otherwise."""
+    if lockfiles.lock_is_stale(root):
+        yield Finding("uv.lock", 1, f"out of date with pyproject.toml; {lockfiles.RELOCK_FIX}")
+
+
 def pre_commit_findings(root: Path, sessions: set[str], tasks: set[str]) -> Iterator[Finding]:
     """Every pre-commit hook is one call of a nox session or invoke task, as in the workflows."""
     relative = ".pre-commit-config.yaml"
@@ -267,6 +273,7 @@ def find_all(root: Path) -> list[Finding]:
     findings += entry_point_findings(facts, root)
     findings += dependabot_findings(root)
     findings += pre_commit_findings(root, sessions, tasks)
+    findings += stale_lock_findings(root)
     findings += lockfile_findings(root)
     for relative in ("pyproject.toml", ".env.example", "README.md"):
         findings += settings_findings(facts, Source(root, relative))

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import console
+from pipeline import console, lockfiles
 from pipeline.errors import UserError, no_docker_command, no_docker_engine
 from pipeline.facts import Facts
 
@@ -175,6 +175,12 @@ def choose_builder(
     return BuilderDecision(DEDICATED_BUILDER, create=not dedicated_exists)
 
 
+def repository(name: str, registry: str | None = None) -> str:
+    """The image's repository, `registry/name`, in lower case: registries refuse capitals, and GitHub's
+    `ghcr.io/${{ github.repository_owner }}` keeps the owner's ("repository name must be lowercase")."""
+    return (f"{registry.strip().rstrip('/')}/{name}" if registry else name).lower()
+
+
 def image_tags(name: str, git_sha: str, dirty: bool) -> tuple[str, str]:
     """A unique tag for this build (sha, -dirty when the tree has changes) and the moving local tag."""
     unique = f"{name}:{git_sha}{'-dirty' if dirty else ''}"
@@ -245,6 +251,17 @@ def ca_bundle_path(option: str | None, env: Mapping[str, str]) -> Path | None:
     if not path.is_file():
         raise UserError(f"The CA bundle {path} does not exist", "pass a PEM file to --ca-bundle or BUILD_CA_BUNDLE")
     return path
+
+
+def build_failure(returncode: int, output: str) -> UserError:
+    """The one paragraph for a failed build: a cause recognised in buildx's output, with its fix."""
+    if lockfiles.UV_STALE_LOCK in output:
+        stale = lockfiles.stale_lock_error()
+        return UserError(f"The image build failed: {stale.problem}", stale.fix)
+    return UserError(
+        f"The image build failed (exit {returncode}; buildx's output is above)",
+        "fix the first ERROR line above; with a cache problem, retry with --cache none",
+    )
 
 
 # --- effects -----------------------------------------------------------------
@@ -342,8 +359,7 @@ def build(
     request = parse_cache_option(cache)
     target = target or facts.image.target
     name = image_name or facts.image.name
-    if registry:
-        name = f"{registry.rstrip('/')}/{name}"
+    name = repository(name, registry)
     require_engine()
     version = buildx_version()
     decision = choose_cache(request, environ, registry_readable)
@@ -392,10 +408,7 @@ def build(
     if output.returncode != 0:
         if cache_plan.staging:
             shutil.rmtree(cache_plan.staging, ignore_errors=True)
-        raise UserError(
-            f"The image build failed (exit {output.returncode}; buildx's output is above)",
-            "fix the first ERROR line above; with a cache problem, retry with --cache none",
-        )
+        raise build_failure(output.returncode, output.stdout)
     if cache_plan.staging and cache_plan.folder:
         _swap(cache_plan.staging, cache_plan.folder)
     return BuildResult(tags, decision.backend, seconds, metadata, output.stdout, decision.notes)

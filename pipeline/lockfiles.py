@@ -1,25 +1,47 @@
-"""Requirement files exported from uv.lock, for installs that run before uv exists.
+"""uv.lock and the requirement files exported from it.
 
 bootstrap.py installs requirements/tooling.txt with pip; the image's builder
 stage installs requirements/image-build.txt (uv itself). Both are generated
 from the lock by `nox -s lock`, and a test proves they match it.
+
+Every install path refuses a lock that is stale against pyproject.toml
+(`uv sync --locked`, `uv export --locked`, the image's builder stage,
+bootstrap.py's own check) with the one fix below: `nox -s lock`.
 """
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+
+from pipeline.console import plain_env
+from pipeline.errors import UserError
 
 EXPORTS = {
     Path("requirements/tooling.txt"): "tooling",
     Path("requirements/image-build.txt"): "image-build",
 }
+RELOCK_FIX = (
+    "re-lock with `nox -s lock` (or `python3 bootstrap.py nox -s lock`; it also re-exports requirements/), "
+    "then commit uv.lock and requirements/"
+)
+# What uv prints when --locked / --check meet a lock that pyproject.toml no longer matches.
+UV_STALE_LOCK = "needs to be updated, but `--"
+
+
+def stale_lock_error() -> UserError:
+    return UserError(
+        "uv.lock is out of date with pyproject.toml (its dependencies changed without re-locking), "
+        "so nothing is installed from it",
+        RELOCK_FIX,
+    )
 
 
 def export_command(group: str, output: Path | None = None) -> list[str]:
     command = [
         "uv",
         "export",
-        "--frozen",
+        "--locked",
         "--quiet",
         "--no-emit-project",
         "--no-header",
@@ -31,3 +53,32 @@ def export_command(group: str, output: Path | None = None) -> list[str]:
     if output is not None:
         command += ["--output-file", str(output)]
     return command
+
+
+def _check(root: Path, *extra: str, uv: str = "uv") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [uv, "lock", "--check", *extra],
+        cwd=root,
+        env=plain_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def lock_is_stale(root: Path, uv: str = "uv") -> bool:
+    """Does uv.lock no longer match pyproject.toml? uv decides (`uv lock --check`).
+
+    Offline first: a lock that matches needs no index. Only when that fails is
+    the index asked, so a network problem is not reported as a stale lock.
+    """
+    if _check(root, "--offline", uv=uv).returncode == 0:
+        return False
+    online = _check(root, uv=uv)
+    return online.returncode != 0 and UV_STALE_LOCK in online.stderr
+
+
+def require_fresh_lock(root: Path, uv: str = "uv") -> None:
+    if lock_is_stale(root, uv):
+        raise stale_lock_error()

@@ -27,10 +27,11 @@ MISSING_INTERPRETER_FIX = (
 def uv_sync_args(groups: Iterable[str], *, install_project: bool = False) -> list[str]:
     """`uv sync` arguments: the production dependencies plus `groups`, exactly as locked.
 
-    `--frozen` installs what uv.lock says and never re-resolves; no default
-    groups, so a session holds only what it asked for.
+    `--locked` installs what uv.lock says and refuses a lock that no longer
+    matches pyproject.toml (uv's guidance for CI); no default groups, so a
+    session holds only what it asked for.
     """
-    args = ["uv", "sync", "--frozen", "--no-default-groups"]
+    args = ["uv", "sync", "--locked", "--no-default-groups"]
     for group in groups:
         args += ["--group", group]
     if not install_project:
@@ -40,7 +41,7 @@ def uv_sync_args(groups: Iterable[str], *, install_project: bool = False) -> lis
 
 def uv_sync_only_groups_args(groups: Iterable[str]) -> list[str]:
     """`uv sync` arguments for tool-only sessions (ruff, bandit): no project dependencies."""
-    args = ["uv", "sync", "--frozen", "--no-install-project"]
+    args = ["uv", "sync", "--locked", "--no-install-project"]
     for group in groups:
         args += ["--only-group", group]
     return args
@@ -48,7 +49,7 @@ def uv_sync_only_groups_args(groups: Iterable[str]) -> list[str]:
 
 def uv_export_args(groups: Iterable[str], *, production: bool, output: Path) -> list[str]:
     """`uv export` of the same pins `uv sync` would install, as hashed requirements for pip."""
-    args = ["uv", "export", "--frozen", "--quiet", "--no-emit-project", "--format", "requirements-txt"]
+    args = ["uv", "export", "--locked", "--quiet", "--no-emit-project", "--format", "requirements-txt"]
     args += ["--no-default-groups"] if production else []
     for group in groups:
         args += ["--group", group] if production else ["--only-group", group]

@@ -11,7 +11,7 @@ def test_uv_sync_installs_production_plus_groups_from_the_lock() -> None:
     assert sessions.uv_sync_args(["test"]) == [
         "uv",
         "sync",
-        "--frozen",
+        "--locked",
         "--no-default-groups",
         "--group",
         "test",
@@ -21,7 +21,7 @@ def test_uv_sync_installs_production_plus_groups_from_the_lock() -> None:
 
 def test_uv_sync_only_groups_leaves_production_out() -> None:
     args = sessions.uv_sync_only_groups_args(["lint"])
-    assert args[:3] == ["uv", "sync", "--frozen"]
+    assert args[:3] == ["uv", "sync", "--locked"]
     assert "--only-group" in args
     assert "--group" not in args
 
