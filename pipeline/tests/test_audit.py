@@ -140,3 +140,44 @@ def test_the_nox_session_fails_on_a_vulnerable_pin(run_nox: RunNox) -> None:
         result = run_nox("-s", "audit", "--", "--osv-url", url)
     assert result.returncode != 0
     assert FIXTURE_ID in result.stdout + result.stderr
+
+
+def test_safety_is_locked_and_hashed_in_the_audit_group(tmp_path: Path) -> None:
+    exported = tmp_path / "audit.txt"
+    subprocess.run(sessions.uv_export_args(["audit"], production=False, output=exported), cwd=ROOT, check=True)
+    pins = exported.read_text()
+    assert "\nsafety==" in pins
+    assert "--hash=sha256:" in pins.split("\nsafety==", 1)[1].split("\n", 2)[1]
+
+
+def test_without_a_safety_key_the_session_notes_it_and_downloads_nothing(run_nox: RunNox) -> None:
+    with osv_server({}) as url:
+        result = run_nox("-s", "audit", "--", "--osv-url", url, env={"SAFETY_API_KEY": ""})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "Safety skipped: no SAFETY_API_KEY" in output
+    assert "safety scan" not in output
+    assert "uvx" not in output
+
+
+# Every service Safety knows, pointed at a closed local port: nothing leaves this machine.
+LOCAL_SAFETY = {
+    f"SAFETY_{name}": "http://127.0.0.1:9"
+    for name in (
+        "PLATFORM_API_BASE_URL",
+        "DATA_API_BASE_URL",
+        "AUTH_SERVER_URL",
+        "PLATFORM_URL",
+        "PLATFORM_V2_URL",
+        "FIREWALL_API_BASE_URL",
+    )
+}
+
+
+def test_with_a_safety_key_the_locked_safety_runs(run_nox: RunNox) -> None:
+    with osv_server({}) as url:
+        env = {"SAFETY_API_KEY": "not-a-real-key", **LOCAL_SAFETY}
+        result = run_nox("-s", "audit", "--", "--osv-url", url, env=env)
+    output = result.stdout + result.stderr
+    assert "nox > safety scan --target" in output  # the audit venv's own, installed from the lock
+    assert "uvx" not in output
