@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,12 @@ RUN_LINE = re.compile(r"^python3 bootstrap\.py (?:nox -s (?P<session>\S+)|invoke
 SETTINGS_MODULE = re.compile(r"\bconfig\.settings\.[A-Za-z_]\w*")
 MATRIX_SESSION = '"$SESSION"'
 SETUP_ONLY_ACTIONS = ("actions/", "astral-sh/", "docker/", "crazy-max/", "github/", "aquasecurity/")
+MATRIX_PYTHON = "${{ matrix.python }}"
+# One uv cache per session (matrix jobs) or job: a key shared by every job on one Python rarely holds what a job
+# needs. Not `matrix.session || github.job` everywhere: actionlint refuses `matrix.X` in a job without a matrix.
+CACHE_SUFFIX_MATRIX = "${{ matrix.session }}"
+CACHE_SUFFIX_JOB = "${{ github.job }}"
+LOCAL_WORKFLOW = re.compile(r"^\./\.github/workflows/[\w.-]+\.ya?ml$")
 
 
 @dataclass(frozen=True, order=True)
@@ -43,6 +50,7 @@ class Source:
     """A file's text, for finding the line a value sits on."""
 
     def __init__(self, root: Path, relative: str) -> None:
+        self.root = root
         self.relative = relative
         self.text = (root / relative).read_text(encoding="utf-8")
         self.lines = self.text.splitlines()
@@ -74,7 +82,14 @@ def settings_findings(facts: Facts, source: Source) -> Iterator[Finding]:
 
 
 def workflow_findings(
-    facts: Facts, source: Source, data: Mapping[str, Any], sessions: set[str], tasks: set[str]
+    facts: Facts,
+    source: Source,
+    data: Mapping[str, Any],
+    sessions: set[str],
+    tasks: set[str],
+    *,
+    session_pythons: Mapping[str, set[str]] | None = None,
+    uv_version: str | None = None,
 ) -> Iterator[Finding]:
     if data.get("permissions") != {}:
         yield source.finding("permissions", "top-level `permissions: {}` is missing (grant per job instead)")
@@ -85,6 +100,7 @@ def workflow_findings(
         if "permissions" not in job:
             yield Finding(source.relative, job_line, f"job {job_name} declares no `permissions`")
         if "uses" in job:  # a reusable workflow call
+            yield from reusable_call_findings(source, job_line, str(job["uses"]))
             continue
         if "timeout-minutes" not in job:
             yield Finding(source.relative, job_line, f"job {job_name} has no `timeout-minutes`")
@@ -97,12 +113,84 @@ def workflow_findings(
                     f"service {service} image {image} is not one of [tool.pipeline.services]",
                     job_line,
                 )
+        cache_suffix = CACHE_SUFFIX_MATRIX if (job.get("strategy") or {}).get("matrix") else CACHE_SUFFIX_JOB
         for step in job.get("steps") or []:
-            yield from step_findings(facts, source, job_line, step, sessions=sessions, tasks=tasks)
+            yield from step_findings(
+                facts,
+                source,
+                job_line,
+                step,
+                sessions=sessions,
+                tasks=tasks,
+                uv_version=uv_version,
+                cache_suffix=cache_suffix,
+            )
+        yield from job_python_findings(source, job_name, job_line, job, session_pythons or {})
+
+
+def reusable_call_findings(source: Source, job_line: int, uses: str) -> Iterator[Finding]:
+    """A workflow of this repository is called as ./.github/workflows/X.yml (and exists); others by SHA."""
+    line = source.line_of(f"uses: {uses}", job_line)
+    if uses.startswith("$/"):
+        yield Finding(
+            source.relative,
+            line,
+            f"uses: {uses}: actionlint (which `nox -s workflows` runs on GitHub) rejects `$/`; write ./{uses[2:]}",
+        )
+    elif uses.startswith("./"):
+        if not LOCAL_WORKFLOW.match(uses):
+            yield Finding(source.relative, line, f"uses: {uses} must name a file in ./.github/workflows/")
+        elif not (source.root / uses).is_file():
+            yield Finding(source.relative, line, f"uses: {uses} does not exist")
+    elif not PINNED_USES.match(uses):
+        yield Finding(source.relative, line, f"reusable workflow {uses} is not pinned to a full commit SHA")
+
+
+def setup_python_versions(job: Mapping[str, Any]) -> set[str] | None:
+    """The Pythons a job's setup-python steps install; None when one installs `matrix.python`."""
+    versions: set[str] = set()
+    for step in job.get("steps") or []:
+        if str(step.get("uses", "")).startswith("actions/setup-python@"):
+            value = str((step.get("with") or {}).get("python-version", ""))
+            if value.strip() == MATRIX_PYTHON:
+                return None
+            versions.update(line.strip() for line in value.splitlines() if line.strip())
+    return versions
+
+
+def job_python_findings(
+    source: Source, job_name: str, job_line: int, job: Mapping[str, Any], session_pythons: Mapping[str, set[str]]
+) -> Iterator[Finding]:
+    """A job that runs `nox -s NAME` installs NAME's Python with setup-python: a hosted runner has only
+    its own python3, and the sessions never download one."""
+    installed = setup_python_versions(job)
+    if installed is None:
+        return
+    for step in job.get("steps") or []:
+        match = RUN_LINE.match(str(step.get("run", "")).strip())
+        session = match.group("session") if match else None
+        if not session or session == MATRIX_SESSION:
+            continue
+        missing = sorted(session_pythons.get(session, set()) - installed)
+        if missing:
+            yield source.finding(
+                f"nox -s {session}",
+                f"nox -s {session} runs on Python {', '.join(missing)}, which no setup-python step of job "
+                f"{job_name} installs (a hosted runner has only its own python3)",
+                job_line,
+            )
 
 
 def step_findings(
-    facts: Facts, source: Source, job_line: int, step: Mapping[str, Any], *, sessions: set[str], tasks: set[str]
+    facts: Facts,
+    source: Source,
+    job_line: int,
+    step: Mapping[str, Any],
+    *,
+    sessions: set[str],
+    tasks: set[str],
+    uv_version: str | None = None,
+    cache_suffix: str = CACHE_SUFFIX_JOB,
 ) -> Iterator[Finding]:
     uses = step.get("uses")
     if uses:
@@ -115,10 +203,10 @@ def step_findings(
         if str(uses).startswith("actions/checkout@") and with_.get("persist-credentials") is not False:
             yield Finding(source.relative, line, "actions/checkout without `persist-credentials: false`")
         version = with_.get("python-version")
-        if version is not None and str(version) != "${{ matrix.python }}" and str(version) not in facts.python_versions:
-            yield source.finding(
-                "python-version", f"python-version {version} is not a supported Python ({facts.requires_python})", line
-            )
+        if version is not None:
+            yield from python_version_findings(facts, source, line, str(version))
+        if str(uses).startswith("astral-sh/setup-uv@"):
+            yield from setup_uv_findings(source, line, with_, uv_version, cache_suffix)
         image_ref = with_.get("image-ref")
         if image_ref is not None and not str(image_ref).startswith(f"{facts.image.name}:"):
             yield source.finding("image-ref", f"image-ref {image_ref} is not the image {facts.image.name}", line)
@@ -142,6 +230,64 @@ def step_findings(
         yield Finding(source.relative, line, "$SESSION must come from the nox-generated matrix (env SESSION)")
     if task and task not in tasks:
         yield Finding(source.relative, line, f"invoke task {task!r} does not exist (invoke --list)")
+
+
+def python_version_findings(facts: Facts, source: Source, line: int, version: str) -> Iterator[Finding]:
+    """setup-python installs `matrix.python` (nox's matrix), one supported Python, or every one, newest last."""
+    supported = list(facts.python_versions)
+    listed = [part.strip() for part in version.splitlines() if part.strip()]
+    if version.strip() == MATRIX_PYTHON or (len(listed) == 1 and listed[0] in supported):
+        return
+    if len(listed) == 1:
+        message = f"python-version {listed[0]} is not a supported Python ({', '.join(supported)})"
+    elif listed != supported:
+        message = (
+            f"python-version lists {', '.join(listed)}; a list must be every supported Python, the newest last "
+            f"(the default): {', '.join(supported)} (requires-python {facts.requires_python} up to max-python)"
+        )
+    else:
+        return
+    yield source.finding("python-version", message, line)
+
+
+def setup_uv_findings(
+    source: Source, line: int, with_: Mapping[str, Any], uv_version: str | None, cache_suffix: str
+) -> Iterator[Finding]:
+    """setup-uv installs the uv that uv.lock pins and keeps one cache per session or job."""
+    version = with_.get("version")
+    if uv_version and str(version or "") != uv_version:
+        yield Finding(
+            source.relative,
+            line,
+            f'setup-uv installs uv {version or "(latest)"}; it must be the uv uv.lock pins: version: "{uv_version}"',
+        )
+    if with_.get("enable-cache") is not False and str(with_.get("cache-suffix", "")) != cache_suffix:
+        yield Finding(
+            source.relative,
+            line,
+            f"setup-uv needs `cache-suffix: {cache_suffix}` (one uv cache per session or job), "
+            "or `enable-cache: false`",
+        )
+
+
+def locked_uv_version(root: Path) -> str | None:
+    """The uv version uv.lock pins (the uv the sessions and the image use)."""
+    try:
+        with (root / "uv.lock").open("rb") as handle:
+            packages = tomllib.load(handle).get("package", [])
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return next((str(package["version"]) for package in packages if package.get("name") == "uv"), None)
+
+
+def session_python_map(root: Path) -> dict[str, set[str]]:
+    """{session: the Pythons it runs on}, by full name (`mypy-3.12`) and by name (`mypy`: all of them)."""
+    pythons: dict[str, set[str]] = {}
+    for session in workflows.nox_sessions(root):
+        python = session.get("python")
+        for key in {str(session["session"]), str(session.get("name") or session["session"])}:
+            pythons.setdefault(key, set()).update({str(python)} if python else set())
+    return pythons
 
 
 def dockerfile_findings(facts: Facts, root: Path) -> Iterator[Finding]:
@@ -262,11 +408,21 @@ def find_all(root: Path) -> list[Finding]:
     facts = load(root)
     sessions = workflows.all_session_names(root)
     tasks = invoke_tasks(root)
+    session_pythons = session_python_map(root)
+    uv_version = locked_uv_version(root)
     findings: list[Finding] = []
     for path in sorted((root / workflows.WORKFLOWS_DIR).glob("*.y*ml")):
         relative = str(path.relative_to(root))
         source = Source(root, relative)
-        findings += workflow_findings(facts, source, workflows.load(path), sessions, tasks)
+        findings += workflow_findings(
+            facts,
+            source,
+            workflows.load(path),
+            sessions,
+            tasks,
+            session_pythons=session_pythons,
+            uv_version=uv_version,
+        )
         findings += settings_findings(facts, source)
     findings += dockerfile_findings(facts, root)
     findings += compose_findings(facts, root)

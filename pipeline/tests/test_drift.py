@@ -15,6 +15,11 @@ from pipeline.tests.conftest import RunNox
 CI = ".github/workflows/ci.yml"
 SECURITY = ".github/workflows/security.yml"
 COMPOSE_CI = "compose/ci.yaml"
+SETUP_PYTHON_313 = (
+    "      - uses: actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065 # v5.6.0\n"
+    "        with:\n"
+    '          python-version: "3.13"\n'
+)
 IMAGE_JOB_PERMISSIONS = "    timeout-minutes: 30\n    permissions:\n      contents: read\n    steps:"
 
 
@@ -123,6 +128,48 @@ DRIFTS = [
         "image: postgres:14",
         "is not one of [tool.pipeline.services]",
         id="service-image",
+    ),
+    pytest.param(
+        replace(SECURITY, SETUP_PYTHON_313, ""),
+        SECURITY,
+        "run: python3 bootstrap.py nox -s audit",
+        "nox -s audit runs on Python 3.13, which no setup-python step of job audit installs",
+        id="session-python-not-installed",
+    ),
+    pytest.param(
+        replace(CI, "            3.11\n            3.12\n            3.13\n", "            3.12\n            3.13\n"),
+        CI,
+        "python-version: |",
+        "a list must be every supported Python, the newest last (the default): 3.11, 3.12, 3.13",
+        id="python-version-list-incomplete",
+    ),
+    pytest.param(
+        replace(CI, "uses: ./.github/workflows/deploy.yml", "uses: $/.github/workflows/deploy.yml"),
+        CI,
+        "uses: $/.github/workflows/deploy.yml",
+        "actionlint (which `nox -s workflows` runs on GitHub) rejects `$/`",
+        id="reusable-call-self-repository-syntax",
+    ),
+    pytest.param(
+        replace(CI, "uses: ./.github/workflows/deploy.yml", "uses: ./.github/workflows/deploy-prod.yml"),
+        CI,
+        "uses: ./.github/workflows/deploy-prod.yml",
+        "uses: ./.github/workflows/deploy-prod.yml does not exist",
+        id="reusable-call-missing-file",
+    ),
+    pytest.param(
+        replace(SECURITY, 'version: "0.13.9"', 'version: "0.13.8"'),
+        SECURITY,
+        "astral-sh/setup-uv",
+        'setup-uv installs uv 0.13.8; it must be the uv uv.lock pins: version: "0.13.9"',
+        id="setup-uv-version",
+    ),
+    pytest.param(
+        replace(CI, "cache-suffix: ${{ matrix.session }}", "cache-suffix: ${{ matrix.python }}"),
+        CI,
+        "astral-sh/setup-uv",
+        "setup-uv needs `cache-suffix: ${{ matrix.session }}` (one uv cache per session or job)",
+        id="setup-uv-cache-per-session",
     ),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,42 @@ def test_cache_report_reads_plain_progress() -> None:
         "builder: RUN uv sync": True,
         "runtime: COPY backend/catalog ./catalog": False,
     }
+
+
+def test_a_registry_reference_is_lower_case() -> None:
+    """GitHub keeps the owner's capitals in `ghcr.io/${{ github.repository_owner }}`; registries refuse them."""
+    assert images.repository("backend", "ghcr.io/Some-Owner") == "ghcr.io/some-owner/backend"
+    assert images.repository("backend", "ghcr.io/Some-Owner/ ") == "ghcr.io/some-owner/backend"
+    assert images.repository("backend") == "backend"
+
+
+def test_a_push_under_a_capitalised_owner_tags_and_pushes_lower_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """build(push=True) end to end with Docker answered by stubs: every tag it pushes is lower case."""
+    answers = {
+        ("info", "--format", "{{.ServerVersion}}"): "28.0.0",
+        ("buildx", "version"): "github.com/docker/buildx v0.36.0 abc",
+        ("buildx", "inspect"): "Name: default\nDriver: docker-container\n",
+        ("buildx", "inspect", images.DEDICATED_BUILDER): "",
+        ("info", "--format", "{{json .DriverStatus}}"): "[]",
+    }
+    built: list[list[str]] = []
+
+    def docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(["docker", *args], 0 if args in answers else 1, answers.get(args, ""), "")
+
+    def stream(command: list[str]) -> subprocess.CompletedProcess[str]:
+        built.append(list(command))
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(images, "_docker", docker)
+    monkeypatch.setattr(images, "_stream", stream)
+    result = images.build(
+        load(), cache="none", registry="ghcr.io/Some-Owner", push=True, load=False, context=tmp_path, say=print, env={}
+    )
+    tags = [built[0][index + 1] for index, part in enumerate(built[0]) if part == "--tag"]
+    assert tags == list(result.tags)
+    assert len(tags) == 2
+    assert all(tag.startswith("ghcr.io/some-owner/backend:") for tag in tags)
+    assert "--push" in built[0]
