@@ -12,7 +12,8 @@ from pathlib import Path
 from invoke.context import Context
 from invoke.tasks import task
 
-from pipeline import bench, console, containers, images, localci, workflows
+from pipeline import bench, console, containers, images, workflows
+from pipeline.actions import local as local_ci
 from pipeline import doctor as doctor_checks
 from pipeline.entry import user_errors
 from pipeline.errors import UserError
@@ -141,6 +142,10 @@ def promote_image(c: Context, image: str, to: str = "production") -> None:
 @task(
     iterable=["only", "skip", "python"],
     help={
+        "workflow": "the workflow file to rehearse (default .github/workflows/ci.yml)",
+        "event": "the event rehearsed: pull_request (default), push, workflow_dispatch, schedule",
+        "ref": "the ref rehearsed (default: refs/pull/1/merge for a pull request, else refs/heads/main)",
+        "dry-run": "print the plan (every job, matrix entry and step, and why) and run nothing",
         "only": "run only these jobs (job id or name, e.g. tests-3.12); repeatable",
         "skip": "skip these jobs (e.g. audit where no advisory service is reachable); repeatable",
         "python": "run matrix entries of this Python only; repeatable",
@@ -153,18 +158,31 @@ def ci(
     only: list[str],
     skip: list[str],
     python: list[str],
+    workflow: str = str(local_ci.CI_WORKFLOW),
+    event: str = "pull_request",
+    ref: str = "",
+    dry_run: bool = False,
     fail_fast: bool = False,
     jobs: int = 0,
 ) -> None:
-    """Run .github/workflows/ci.yml here: its jobs, needs, matrices and one-line steps."""
+    """Rehearse a GitHub workflow here (ci.yml by default), as GitHub runs it."""
     with user_errors():
-        outcomes, wall = localci.run_ci(
-            load_facts(), only=only, skip=skip, pythons=python, fail_fast=fail_fast, jobs=jobs or None
+        facts = load_facts()
+        session = local_ci.open_session(
+            facts.root, Path(workflow), local_ci.trigger(event, ref), facts.services.resolve
         )
-        if not localci.report(outcomes, wall):
-            failed = [key for key, outcome in outcomes.items() if outcome.result == "failure"]
+        selection = local_ci.Selection(only=only, skip=skip, pythons=python, fail_fast=fail_fast)
+        try:
+            if dry_run:
+                local_ci.print_plan(session, selection)
+                return
+            outcomes, wall = local_ci.rehearse(session, selection, jobs or os.cpu_count() or 2)
+        finally:
+            session.close()
+        if not local_ci.report(outcomes, wall, session.workflow.relative):
+            failed = [key for key, outcome in outcomes.items() if outcome.result.value in {"failure", "cancelled"}]
             raise UserError(f"CI failed here: {', '.join(failed)} (logs in .cache/ci-logs/)", "fix those jobs")
-        console.success("ci: every job that runs here passed")
+        console.success(f"ci: every job of {session.workflow.relative} that runs here passed")
 
 
 @task

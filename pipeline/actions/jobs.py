@@ -157,7 +157,7 @@ class StepRun:
         if "uses" in self.step:
             self.record.kind = StepKind.GITHUB_ONLY
             self.record.outcome = self.record.conclusion = Result.SUCCESS
-            log.write(f"[invoke ci] not run here: {steps.github_only_reason(self.step)}\n")
+            log.write(f"[invoke ci] GitHub only, not run here: {self.record.label} ({steps.github_only_reason(self.step)})\n")
             return self.record, False
         return self.execute(log, remaining)
 

@@ -39,7 +39,10 @@ class Instance:
 
     @property
     def key(self) -> str:
-        return self.name if not self.matrix else f"{self.job_id} ({self.name})"
+        """Unique in a run: the name, with the job id for a named matrix entry (`tests (tests-3.12)`)."""
+        if not self.matrix or self.name.startswith(f"{self.job_id} ("):
+            return self.name
+        return f"{self.job_id} ({self.name})"
 
     @property
     def needs(self) -> tuple[str, ...]:

@@ -53,17 +53,20 @@ def setup_python_versions(value: object) -> list[str]:
 
 
 def host_python(version: str, environ: Mapping[str, str]) -> Path | None:
-    """Where this machine has CPython `version` (X.Y): on PATH, among pyenv's versions, among uv's."""
+    """Where this machine has CPython `version` (X.Y): on PATH, among pyenv's versions, among uv's.
+    pyenv's shims are left out: they pick a version by pyenv's own rules, not by their name."""
     name = f"python{version}"
-    found = shutil.which(name, path=environ.get("PATH"))
+    pyenv_root = Path(environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    folders = [entry for entry in environ.get("PATH", "").split(os.pathsep) if entry]
+    found = shutil.which(name, path=os.pathsep.join(f for f in folders if Path(f) != pyenv_root / "shims"))
     if found:
-        return Path(found).resolve()
-    roots = [Path(environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"]
+        return Path(found)
+    roots = [pyenv_root / "versions"]
     roots.append(Path(environ.get("UV_PYTHON_INSTALL_DIR", Path.home() / ".local/share/uv/python")))
     for root in roots:
         for candidate in sorted(root.glob(f"*{version}*/bin/{name}"), reverse=True):
             if candidate.is_file():
-                return candidate.resolve()
+                return candidate
     return None
 
 
@@ -75,22 +78,28 @@ class JobWorld:
     pythons: tuple[str, ...]
     missing: tuple[str, ...]
 
-    def environ(self, host: Mapping[str, str], empty_dir: Path) -> dict[str, str]:
+    def environ(self, host: Mapping[str, str], system_path: str, empty_dir: Path) -> dict[str, str]:
         env = {key: value for key, value in host.items() if not key.startswith(("PYENV", "VIRTUAL_ENV", "UV_PYTHON"))}
-        env["PATH"] = os.pathsep.join([str(self.bin_dir), *(_without_pythons(host.get("PATH", ""), empty_dir))])
+        env["PATH"] = os.pathsep.join([str(self.bin_dir), system_path])
         env["PYENV_ROOT"] = str(empty_dir)  # a hosted runner has no pyenv
         env["UV_PYTHON_INSTALL_DIR"] = str(empty_dir)  # nor uv-managed Pythons
         return env
 
 
-def _without_pythons(path: str, empty_dir: Path) -> Iterable[str]:
-    """PATH entries with pyenv left out and system folders replaced by Python-free mirrors."""
+def system_path(host: Mapping[str, str], mirrors: Path) -> str:
+    """The host's PATH as a runner image would have it: no pyenv, no other Python interpreters."""
+    pyenv_root = Path(host.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    return os.pathsep.join(dict.fromkeys(_without_pythons(host.get("PATH", ""), pyenv_root, mirrors)))
+
+
+def _without_pythons(path: str, pyenv_root: Path, mirrors: Path) -> Iterable[str]:
+    """PATH entries with pyenv left out and other folders holding Pythons replaced by Python-free mirrors."""
     for entry in path.split(os.pathsep):
         folder = Path(entry)
-        if not entry or ".pyenv" in folder.parts or not folder.is_dir():
+        if not entry or folder.is_relative_to(pyenv_root) or not folder.is_dir():
             continue
         if any(PYTHON_NAME.match(child.name) for child in folder.iterdir()):
-            yield str(_mirror_without_python(folder, empty_dir.parent / "mirrors"))
+            yield str(_mirror_without_python(folder, mirrors))
         else:
             yield entry
 
@@ -98,15 +107,11 @@ def _without_pythons(path: str, empty_dir: Path) -> Iterable[str]:
 def _mirror_without_python(folder: Path, mirrors: Path) -> Path:
     """A folder of links to everything in `folder` but its Python interpreters."""
     mirror = mirrors / str(folder.resolve()).strip("/").replace("/", "_")
-    if mirror.is_dir():
-        return mirror
-    staging = mirror.with_suffix(".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for child in folder.iterdir():
-        if not PYTHON_NAME.match(child.name):
-            (staging / child.name).symlink_to(child)
-    staging.rename(mirror)
+    if not mirror.is_dir():
+        mirror.mkdir(parents=True)
+        for child in folder.iterdir():
+            if not PYTHON_NAME.match(child.name):
+                (mirror / child.name).symlink_to(child)
     return mirror
 
 

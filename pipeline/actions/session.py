@@ -55,6 +55,7 @@ class RunSession:
         self.logs = root / LOG_DIR
         self.logs.mkdir(parents=True, exist_ok=True)
         self.github = contexts.github_context(root, trigger, workflow.name, self.run_id)
+        self.system_path = runner_images.system_path(self.host, self.temp / "mirrors")
 
     def close(self) -> None:
         shutil.rmtree(self.temp, ignore_errors=True)
@@ -123,7 +124,7 @@ class RunSession:
 
     def step_environ(self, job: JobRun, env: Mapping[str, str], command_files: CommandFiles) -> dict[str, str]:
         """The process environment of a step: the job's world, GitHub's variables, the workflow's env."""
-        base = job.world.environ(self.host, self.empty)
+        base = job.world.environ(self.host, self.system_path, self.empty)
         for name in (*GITHUB_ONLY_VARIABLES, "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH"):
             base.pop(name, None)
         github = job.contexts["github"]

@@ -36,10 +36,9 @@ def write_script(folder: Path, shell: str | None, body: str) -> Path:
 def github_only_reason(step: Mapping[str, Any]) -> str:
     """Why a `uses:` step does not run here."""
     action = str(step.get("uses", "")).split("@")[0]
-    for prefix, reason in SETUP_ACTIONS.items():
-        if action == prefix:
-            return f"{action}: GitHub-only setup ({reason})"
-    return f"{action}: GitHub-only action (it needs GitHub's services)"
+    if action in SETUP_ACTIONS:
+        return f"runner setup; here {SETUP_ACTIONS[action]}"
+    return "it needs GitHub's own services"
 
 
 def step_label(step: Mapping[str, Any], index: int) -> str:
@@ -47,7 +46,7 @@ def step_label(step: Mapping[str, Any], index: int) -> str:
         return str(step["name"])
     if "run" in step:
         return "Run " + str(step["run"]).strip().splitlines()[0]
-    return f"step {index + 1}: {step.get('uses', '')}"
+    return f"uses {str(step.get('uses', '')).split('@')[0]}"
 
 
 @dataclass

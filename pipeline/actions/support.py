@@ -36,8 +36,8 @@ SETUP_ACTIONS = {
     "actions/setup-python": "the job's PATH holds the Pythons it names",
     "actions/setup-node": "the job uses this machine's Node",
     "astral-sh/setup-uv": "uv comes from bootstrap.py's .tools/",
-    "docker/setup-buildx-action": "the local engine's buildx",
-    "crazy-max/ghaction-github-runtime": "no Actions runtime here: the image cache is `local`",
+    "docker/setup-buildx-action": "the engine's own buildx",
+    "crazy-max/ghaction-github-runtime": "no Actions runtime, so the image cache is `local`",
 }
 
 

@@ -1,0 +1,88 @@
+"""`invoke ci`: a workflow rehearsed here as GitHub runs it, or its plan (--dry-run).
+
+Ctrl-C cancels: every step's process group is stopped, every service container
+and network the run started is removed; a second Ctrl-C ends at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+
+from pipeline import console
+from pipeline.actions import contexts, display, dryrun, services
+from pipeline.actions.model import Outcome
+from pipeline.actions.display import report
+from pipeline.actions.scheduler import Scheduler, Selection
+from pipeline.actions.session import RunSession
+from pipeline.actions.workflow import Workflow, load
+from pipeline.errors import UserError
+
+CI_WORKFLOW = Path(".github/workflows/ci.yml")
+INTERRUPTED_EXIT = 130
+
+
+def trigger(event: str, ref: str) -> contexts.Trigger:
+    if event not in contexts.EVENTS:
+        raise UserError(f"--event {event} is not an event invoke ci rehearses", f"use one of {', '.join(contexts.EVENTS)}")
+    return contexts.Trigger(event, ref)  # type: ignore[arg-type]  # checked against EVENTS above
+
+
+def open_session(root: Path, workflow_path: Path, trigger: contexts.Trigger, resolve_image: Callable[[str], str]) -> RunSession:
+    path = workflow_path if workflow_path.is_absolute() else root / workflow_path
+    workflow: Workflow = load(path, root)
+    return RunSession(root, workflow, trigger, resolve_image)
+
+
+def check_selection(planned: list[dryrun.PlannedJob], selection: Selection) -> None:
+    known = dryrun.names(planned)
+    unknown = sorted(name for name in {*selection.only, *selection.skip} if name not in known)
+    if unknown:
+        listed = ", ".join(sorted(known))
+        raise UserError(f"no job is called {', '.join(unknown)}", f"use one of the jobs that exist: {listed}")
+
+
+@contextlib.contextmanager
+def second_interrupt_exits() -> Iterator[None]:
+    """While a stop is under way, a second Ctrl-C ends the process at once."""
+
+    def now(_signum: int, _frame: FrameType | None) -> None:
+        os._exit(INTERRUPTED_EXIT)
+
+    previous = signal.signal(signal.SIGINT, now)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def rehearse(session: RunSession, selection: Selection, workers: int) -> tuple[dict[str, Outcome], float]:
+    """Run the workflow; returns each instance's outcome and the wall time."""
+    if selection.only or selection.skip:
+        check_selection(dryrun.plan_workflow(session, selection), selection)
+    scheduler = Scheduler(session, selection, workers, console.say)
+    started = time.monotonic()
+    try:
+        with display.live(scheduler):
+            outcomes = scheduler.run()
+    except KeyboardInterrupt:
+        with second_interrupt_exits():
+            console.failure("interrupted: stopping every job and removing its containers ...")
+            scheduler.cancel()
+            services.remove_labelled(f"{services.LABEL}={session.run_id}")
+        raise
+    return outcomes, time.monotonic() - started
+
+
+def print_plan(session: RunSession, selection: Selection) -> None:
+    planned = dryrun.plan_workflow(session, selection)
+    check_selection(planned, selection)
+    display.print_plan(planned, session.workflow.relative, session.trigger.event)
+
+
+__all__ = ["CI_WORKFLOW", "Selection", "open_session", "print_plan", "rehearse", "report", "trigger"]

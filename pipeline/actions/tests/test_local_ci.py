@@ -1,0 +1,237 @@
+"""Real runs of `invoke ci` on copies of the project: GitHub's semantics, honoured here."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.console import plain_env
+from pipeline.facts import ROOT
+
+HEADER = """\
+name: Rehearsal
+on: [pull_request, push]
+permissions: {}
+"""
+
+
+def write_workflow(root: Path, body: str) -> str:
+    path = root / ".github/workflows/rehearsal.yml"
+    path.write_text(HEADER + textwrap.dedent(body))
+    return str(path.relative_to(root))
+
+
+def invoke_ci(root: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    share_tools(root)
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", "ci", *args],
+        cwd=root,
+        env=plain_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def share_tools(root: Path) -> None:
+    """The copy uses this checkout's .tools/ (bootstrap.py's pinned nox, uv, invoke), not a new install."""
+    tools = ROOT / ".tools"
+    if tools.is_dir() and not (root / ".tools").exists():
+        (root / ".tools").symlink_to(tools)
+
+
+def log_of(root: Path, key: str) -> str:
+    return (root / ".cache/ci-logs" / f"{key}.log").read_text()
+
+
+def test_step_if_job_if_and_continue_on_error(project_copy: Path) -> None:
+    workflow = write_workflow(
+        project_copy,
+        """\
+        jobs:
+          first:
+            runs-on: ubuntu-24.04
+            outputs:
+              flavour: ${{ steps.pick.outputs.flavour }}
+            steps:
+              - id: pick
+                run: echo "flavour=Vanilla" >> "$GITHUB_OUTPUT"
+              - if: github.event_name == 'push'
+                run: echo "NOT-ON-A-PULL-REQUEST"
+              - run: exit 3
+                continue-on-error: true
+              - if: steps.pick.outputs.flavour == 'vanilla'
+                run: echo "case-insensitive $FLAVOUR"
+                env:
+                  FLAVOUR: ${{ steps.pick.outputs.flavour }}
+          grouped:
+            needs: first
+            if: (github.event_name == 'push' || needs.first.outputs.flavour == 'VANILLA') && !(github.ref == 'refs/heads/main')
+            runs-on: ubuntu-24.04
+            steps:
+              - run: echo "grouped ran"
+          never:
+            needs: first
+            if: github.event_name == 'push' || (github.ref == 'refs/heads/main' && success())
+            runs-on: ubuntu-24.04
+            steps:
+              - run: echo "never ran"
+        """,
+    )
+    result = invoke_ci(project_copy, "--workflow", workflow)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    first = log_of(project_copy, "first")
+    assert "NOT-ON-A-PULL-REQUEST" not in first.replace("echo \"NOT-ON-A-PULL-REQUEST\"", "")
+    assert "skipped: Run echo \"NOT-ON-A-PULL-REQUEST\"" in first
+    assert "exited 3 (continue-on-error)" in first
+    assert "case-insensitive Vanilla" in first
+    assert "job=grouped  result=success" in output
+    assert "job=never  result=skipped" in output
+    assert "grouped ran" in log_of(project_copy, "grouped")
+
+
+def test_matrix_exclude_and_include_run_the_right_entries(project_copy: Path) -> None:
+    workflow = write_workflow(
+        project_copy,
+        """\
+        jobs:
+          grid:
+            runs-on: ubuntu-24.04
+            strategy:
+              matrix:
+                letter: [a, b]
+                number: [1, 2]
+                exclude:
+                  - letter: b
+                    number: 2
+                include:
+                  - letter: c
+            steps:
+              - run: echo "entry ${{ matrix.letter }}${{ matrix.number }}"
+        """,
+    )
+    result = invoke_ci(project_copy, "--workflow", workflow)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    for entry in ("grid (a, 1)", "grid (a, 2)", "grid (b, 1)", "grid (c)"):
+        assert f"job={entry}  result=success" in output
+    assert "grid (b, 2)" not in output
+    assert "entry b2" not in output
+    assert "entry c" in log_of(project_copy, "grid_c")
+
+
+def test_a_hanging_step_fails_its_job_at_timeout_minutes_while_others_finish(project_copy: Path) -> None:
+    workflow = write_workflow(
+        project_copy,
+        """\
+        jobs:
+          hangs:
+            runs-on: ubuntu-24.04
+            timeout-minutes: 1
+            steps:
+              - run: python3 -c "import time; time.sleep(900)"
+          finishes:
+            runs-on: ubuntu-24.04
+            steps:
+              - run: sleep 5 && echo "finished"
+        """,
+    )
+    started = time.monotonic()
+    result = invoke_ci(project_copy, "--workflow", workflow, timeout=300)
+    elapsed = time.monotonic() - started
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-3000:]
+    assert "job=hangs  result=failure (timed out (timeout-minutes: 1))" in output
+    assert "job=finishes  result=success" in output
+    assert 60 <= elapsed < 100, elapsed
+
+
+def test_unknown_job_names_are_refused_with_the_jobs_that_exist(project_copy: Path) -> None:
+    workflow = write_workflow(
+        project_copy,
+        """\
+        jobs:
+          only-job:
+            runs-on: ubuntu-24.04
+            steps:
+              - run: echo hi
+        """,
+    )
+    result = invoke_ci(project_copy, "--workflow", workflow, "--only", "no-such-job")
+    assert result.returncode == 1
+    assert "no job is called no-such-job. Fix: use one of the jobs that exist: only-job." in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_dry_run_plans_every_job_and_step(project_copy: Path) -> None:
+    result = invoke_ci(project_copy, "--dry-run", "--event", "push", "--ref", "refs/heads/main")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "tests (tests-3.12): runs here" in output
+    assert "  - uses actions/setup-python: GitHub only (runner setup; here the job's PATH holds" in output
+    assert "deploy: does not run (GitHub only: calls the reusable workflow" in output
+    pull = invoke_ci(project_copy, "--dry-run")
+    assert "report-failure: does not run (if: failure() && github.event_name == 'push'" in pull.stdout
+
+
+@pytest.mark.usefixtures("docker_engine")
+def test_ctrl_c_stops_the_run_and_its_service_containers_within_10_seconds(project_copy: Path) -> None:
+    workflow = write_workflow(
+        project_copy,
+        """\
+        jobs:
+          with-database:
+            runs-on: ubuntu-24.04
+            services:
+              postgres:
+                image: postgres:16-bookworm
+                env:
+                  POSTGRES_PASSWORD: only-for-this-test
+                ports:
+                  - 5432/tcp
+                options: >-
+                  --health-cmd "pg_isready -h 127.0.0.1" --health-interval 1s --health-retries 60
+            steps:
+              - run: echo "database at ${{ job.services.postgres.ports['5432'] }}" && sleep 600
+        """,
+    )
+    share_tools(project_copy)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "ci", "--workflow", workflow],
+        cwd=project_copy,
+        env=plain_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    log = project_copy / ".cache/ci-logs/with-database.log"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and "database at" not in (log.read_text() if log.exists() else ""):
+        if process.poll() is not None:
+            break
+        time.sleep(0.5)
+    assert "database at" in log.read_text(), f"the step never started: {log.read_text()}"
+    label = subprocess.run(
+        ["docker", "ps", "--all", "--quiet", "--filter", "label=pipeline.local-ci"], capture_output=True, text=True
+    ).stdout.split()
+    assert label, "the service container should be running"
+    interrupted = time.monotonic()
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    output, _ = process.communicate(timeout=30)
+    assert time.monotonic() - interrupted < 10, output
+    assert process.returncode == 130, output
+    for kind in (["ps", "--all"], ["network", "ls"]):
+        left = subprocess.run(
+            ["docker", *kind, "--quiet", "--filter", "label=pipeline.local-ci"], capture_output=True, text=True
+        ).stdout.split()
+        assert left == [], f"docker {' '.join(kind)} still shows {left}"

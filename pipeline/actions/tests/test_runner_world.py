@@ -1,0 +1,53 @@
+"""The world a job sees: the runner image's Pythons and setup-python's, nothing of the host's."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pipeline.actions import files, runner_images
+from pipeline.errors import UserError
+
+
+def test_setup_python_versions_single_and_multi_line() -> None:
+    assert runner_images.setup_python_versions("3.13") == ["3.13"]
+    assert runner_images.setup_python_versions("3.11\n3.12\n3.13\n") == ["3.11", "3.12", "3.13"]
+    assert runner_images.setup_python_versions(["3.12", 3.13]) == ["3.12", "3.13"]
+    assert runner_images.setup_python_versions("") == []
+
+
+def test_unknown_runs_on_labels_are_refused() -> None:
+    assert runner_images.image_for("ubuntu-latest").system_python == "3.12"
+    with pytest.raises(UserError, match="macos-14 is not a runner image"):
+        runner_images.image_for("macos-14")
+
+
+def test_command_files_are_read_as_the_runner_reads_them(tmp_path: Path) -> None:
+    command_files = files.CommandFiles(tmp_path, 0)
+    command_files.paths["GITHUB_OUTPUT"].write_text('checks=[{"a":1}]\nnotes<<EOF\nline one\nline two\nEOF\nempty=\n')
+    command_files.paths["GITHUB_PATH"].write_text("/opt/one\n\n/opt/two\n")
+    assert command_files.outputs() == {"checks": '[{"a":1}]', "notes": "line one\nline two", "empty": ""}
+    assert command_files.path_entries() == ["/opt/one", "/opt/two"]
+
+
+def host_has(*versions: str) -> bool:
+    return all(runner_images.host_python(version, os.environ) for version in versions)
+
+
+@pytest.mark.skipif(not host_has("3.12", "3.13"), reason="needs Python 3.12 and 3.13 on this machine")
+def test_a_job_sees_only_the_image_python_and_what_setup_python_installs(tmp_path: Path) -> None:
+    world = runner_images.build_world(runner_images.UBUNTU_24_04, ["3.13"], tmp_path / "worlds", os.environ)
+    assert world.missing == ()
+    env = world.environ(os.environ, runner_images.system_path(os.environ, tmp_path / "mirrors"), tmp_path / "empty")
+    path = env["PATH"]
+    assert shutil.which("python3.13", path=path)
+    assert shutil.which("python3.12", path=path)
+    assert shutil.which("python3.11", path=path) is None  # the host has it; a fresh runner does not
+    version = subprocess.run(["python3", "--version"], env=env, capture_output=True, text=True, check=True).stdout
+    assert version.startswith("Python 3.13")  # setup-python's last version is the default
+    assert shutil.which("git", path=path)  # the rest of the system stays
+    assert env["PYENV_ROOT"] == str(tmp_path / "empty")
