@@ -10,6 +10,8 @@ tools; none of them is a test. Sections:
   startup  time to healthy in validate and stack mode
   cold     cold sessions (empty envdir): uv backend against virtualenv + pip
   ci       warm `invoke ci` wall time against the serial sum of its jobs
+  plan     `invoke ci --dry-run` of ci.yml against nox's own session listing in it;
+           evaluating 1,000 expressions against nox's listing
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from pathlib import Path
 
 from pipeline import console, containers, images, sessions
 from pipeline.actions import local as local_ci
+from pipeline.actions.expressions import bench as expression_bench
+from pipeline.actions.model import Outcome
 from pipeline.facts import Facts, load
 
-SECTIONS = ("tests", "gates", "image", "startup", "cold", "ci")
+SECTIONS = ("tests", "gates", "image", "startup", "cold", "ci", "plan")
 
 
 @dataclass
@@ -199,9 +203,12 @@ def bench_cold(facts: Facts) -> Figures:
 
 def bench_ci(facts: Facts, skip: Sequence[str]) -> Figures:
     figures = Figures("warm invoke ci against the serial sum of its jobs")
-    outcomes, wall = {}, 0.0
+    outcomes: dict[str, Outcome] = {}
+    wall = 0.0
     for _ in ("warm-up", "measured"):
-        session = local_ci.open_session(facts.root, local_ci.CI_WORKFLOW, local_ci.trigger("pull_request", ""), facts.services.resolve)
+        session = local_ci.open_session(
+            facts.root, local_ci.CI_WORKFLOW, local_ci.trigger("pull_request", ""), facts.services.resolve
+        )
         try:
             outcomes, wall = local_ci.rehearse(session, local_ci.Selection(skip=skip), os.cpu_count() or 2)
         finally:
@@ -209,6 +216,18 @@ def bench_ci(facts: Facts, skip: Sequence[str]) -> Figures:
     serial = sum(outcome.seconds for outcome in outcomes.values())
     figures.add("serial sum of job times", serial, "1.00x", "baseline")
     figures.add("invoke ci (jobs side by side)", wall, f"{wall / serial:.2f}x", f"{os.cpu_count()} cores")
+    return figures
+
+
+def bench_plan(facts: Facts) -> Figures:
+    figures = Figures("planning ci.yml (invoke ci --dry-run) against nox's own session listing")
+    listing = min(timed(nox("-l", "--json"), facts.root) for _ in range(3))
+    plan = min(timed([sys.executable, "-m", "invoke", "ci", "--dry-run"], facts.root) for _ in range(3))
+    contexts = {"github": {"event_name": "push", "ref": "refs/heads/main"}, "matrix": {"python": "3.12"}}
+    thousand = expression_bench.time_thousand(contexts)
+    figures.add("nox -l --json (what the sessions job runs)", listing, "1.00x", "baseline, best of 3")
+    figures.add("invoke ci --dry-run (whole process)", plan, f"{plan / listing:.2f}x", "best of 3")
+    figures.add("1,000 expressions, parsed and evaluated", thousand, f"{thousand / listing:.2f}x", "in process")
     return figures
 
 
@@ -220,6 +239,7 @@ def run(facts: Facts, sections: Sequence[str], ci_skip: Sequence[str]) -> list[F
         "startup": lambda: bench_startup(facts),
         "cold": lambda: bench_cold(facts),
         "ci": lambda: bench_ci(facts, ci_skip),
+        "plan": lambda: bench_plan(facts),
     }
     results = []
     for section in sections:

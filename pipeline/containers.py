@@ -28,15 +28,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
-
-import docker
-import docker.errors
-from docker.models.containers import Container
+from typing import TYPE_CHECKING, Any
 
 from pipeline import console
 from pipeline.errors import UserError, no_docker_engine
 from pipeline.facts import Facts
+
+if TYPE_CHECKING:  # the SDK is imported when a check runs, not by every `invoke --list`
+    import docker
+    from docker.models.containers import Container
 
 RUN_LABEL = "pipeline.check-container"
 COMPOSE_FILE = Path("compose/ci.yaml")
@@ -128,6 +128,9 @@ def run_id() -> str:
 
 
 def client() -> docker.DockerClient:
+    import docker  # noqa: PLC0415
+    import docker.errors  # noqa: PLC0415
+
     try:
         engine = docker.from_env(timeout=60)
         engine.ping()
@@ -137,6 +140,8 @@ def client() -> docker.DockerClient:
 
 
 def require_image(engine: docker.DockerClient, image: str) -> None:
+    import docker.errors  # noqa: PLC0415
+
     try:
         engine.images.get(image)
     except docker.errors.ImageNotFound:
@@ -188,6 +193,8 @@ def http_post_json(url: str, payload: Mapping[str, Any], timeout: float = 5) -> 
 
 
 def container_logs(container: Container) -> str:
+    import docker.errors  # noqa: PLC0415
+
     try:
         return bytes(container.logs(tail=LOG_TAIL)).decode(errors="replace")
     except docker.errors.APIError:
@@ -225,6 +232,8 @@ def wait_until_healthy(container: Container, timeout: float, clock: Callable[[],
 
 
 def check_validate(facts: Facts, image: str, timeout: float, say: Callable[[str], None] = console.say) -> CheckReport:
+    import docker.errors  # noqa: PLC0415
+
     engine = client()
     require_image(engine, image)
     report = CheckReport("validate", image)

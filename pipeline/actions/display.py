@@ -72,7 +72,8 @@ def summary_rows(outcomes: Mapping[str, Outcome]) -> list[list[str]]:
     return [
         [
             key,
-            outcome.result.value + (f" ({outcome.note})" if outcome.note and outcome.result is not Result.SUCCESS else ""),
+            outcome.result.value
+            + (f" ({outcome.note})" if outcome.note and outcome.result is not Result.SUCCESS else ""),
             f"{outcome.seconds:.1f}s" if outcome.seconds else "-",
         ]
         for key, outcome in outcomes.items()
@@ -94,7 +95,9 @@ def report(outcomes: Mapping[str, Outcome], wall: float, workflow: str) -> bool:
     ratio = serial / wall if wall else 0.0
     line = f"wall time {wall:.0f}s against {serial:.0f}s of job time in series ({ratio:.2f}x)"
     console.say(line)
-    console.step_summary(f"### invoke ci: {workflow}\n\n" + console.markdown_table(["job", "result", "time"], rows) + f"\n\n{line}")
+    console.step_summary(
+        f"### invoke ci: {workflow}\n\n" + console.markdown_table(["job", "result", "time"], rows) + f"\n\n{line}"
+    )
     return not any(outcome.result in {Result.FAILURE, Result.CANCELLED} for outcome in outcomes.values())
 
 

@@ -59,7 +59,7 @@ def plan_workflow(session: RunSession, selection: Selection) -> list[PlannedJob]
     """The plan, assuming every job succeeds; jobs with outputs run to produce them."""
     outputs = _run_output_jobs(session)
     jobs = session.workflow.jobs
-    results = {job_id: Result.SUCCESS for job_id in jobs}
+    results = dict.fromkeys(jobs, Result.SUCCESS)
     planned: list[PlannedJob] = []
     for job_id in plan.topological_order(jobs):
         job = jobs[job_id]
@@ -95,7 +95,7 @@ def _run_output_jobs(session: RunSession) -> dict[str, dict[str, str]]:
     if not producers:
         return {}
     scheduler = Scheduler(session, Selection(only=producers), workers=1, say=lambda _: None)
-    for job_id, job in session.workflow.jobs.items():
+    for job_id in session.workflow.jobs:
         if job_id not in producers:
             scheduler.results[job_id] = Result.SKIPPED
             scheduler.job_outputs[job_id] = {}

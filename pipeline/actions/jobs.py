@@ -51,7 +51,9 @@ class JobRun:
 
     def typed(self, value: Any, key: Key) -> Any:
         if isinstance(value, str):
-            return expressions.evaluate_template(value, self.contexts, allowed=allowed(key), workspace=self.session.root)
+            return expressions.evaluate_template(
+                value, self.contexts, allowed=allowed(key), workspace=self.session.root
+            )
         return value
 
     def timeout(self, node: Mapping[str, Any], key: Key) -> float:
@@ -157,7 +159,9 @@ class StepRun:
         if "uses" in self.step:
             self.record.kind = StepKind.GITHUB_ONLY
             self.record.outcome = self.record.conclusion = Result.SUCCESS
-            log.write(f"[invoke ci] GitHub only, not run here: {self.record.label} ({steps.github_only_reason(self.step)})\n")
+            log.write(
+                f"[invoke ci] GitHub only, not run here: {self.record.label} ({steps.github_only_reason(self.step)})\n"
+            )
             return self.record, False
         return self.execute(log, remaining)
 
@@ -180,9 +184,7 @@ class StepRun:
         script = steps.write_script(job.folder, shell, script_text)
         env = job.session.step_environ(job, {**env_context, **step_env}, command_files)
         log.write(f"[invoke ci] {self.record.label}\n$ {script_text.strip()}\n")
-        code = job.groups.run(
-            steps.shell_argv(shell, script), cwd=cwd, env=env, log=log, timeout=min(limit, remaining)
-        )
+        code = job.groups.run(steps.shell_argv(shell, script), cwd=cwd, env=env, log=log, timeout=min(limit, remaining))
         job.added_env.update(command_files.env())
         job.contexts["env"].update(command_files.env())
         job.added_path += command_files.path_entries()

@@ -16,8 +16,8 @@ from types import FrameType
 
 from pipeline import console
 from pipeline.actions import contexts, display, dryrun, services
-from pipeline.actions.model import Outcome
 from pipeline.actions.display import report
+from pipeline.actions.model import Outcome
 from pipeline.actions.scheduler import Scheduler, Selection
 from pipeline.actions.session import RunSession
 from pipeline.actions.workflow import Workflow, load
@@ -29,11 +29,15 @@ INTERRUPTED_EXIT = 130
 
 def trigger(event: str, ref: str) -> contexts.Trigger:
     if event not in contexts.EVENTS:
-        raise UserError(f"--event {event} is not an event invoke ci rehearses", f"use one of {', '.join(contexts.EVENTS)}")
+        raise UserError(
+            f"--event {event} is not an event invoke ci rehearses", f"use one of {', '.join(contexts.EVENTS)}"
+        )
     return contexts.Trigger(event, ref)  # type: ignore[arg-type]  # checked against EVENTS above
 
 
-def open_session(root: Path, workflow_path: Path, trigger: contexts.Trigger, resolve_image: Callable[[str], str]) -> RunSession:
+def open_session(
+    root: Path, workflow_path: Path, trigger: contexts.Trigger, resolve_image: Callable[[str], str]
+) -> RunSession:
     path = workflow_path if workflow_path.is_absolute() else root / workflow_path
     workflow: Workflow = load(path, root)
     return RunSession(root, workflow, trigger, resolve_image)

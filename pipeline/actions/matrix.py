@@ -32,7 +32,9 @@ def expand(matrix: Mapping[str, Any]) -> list[Combination]:
             raise UserError(
                 f"matrix axis {key!r} is not a non-empty list", "give each matrix key a list of values (GitHub's rule)"
             )
-    combinations = [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())] if axes else []
+    combinations = (
+        [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())] if axes else []
+    )
     excludes = _entries(matrix.get("exclude"), "exclude")
     combinations = [c for c in combinations if not any(_matches(c, pattern) for pattern in excludes)]
     originals = [dict(combination) for combination in combinations]

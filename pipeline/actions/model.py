@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
 
-class Result(str, Enum):
+class Result(StrEnum):
     """A job's or step's conclusion, with GitHub's names (what `needs.<job>.result` reads)."""
 
     SUCCESS = "success"

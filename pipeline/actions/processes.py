@@ -32,7 +32,7 @@ class ProcessGroups:
     ) -> int | None:
         """The exit status, or None when the timeout ran out (the group was stopped)."""
         log.flush()
-        process = subprocess.Popen(  # noqa: S603 -- a workflow's own step, checked by nox -s workflows
+        process = subprocess.Popen(
             argv, cwd=cwd, env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         with self._lock:

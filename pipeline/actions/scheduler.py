@@ -84,7 +84,9 @@ class Scheduler:
         state = self.states.setdefault(job_id, JobState())
         data = self.session.base_contexts(self.needs_context(job_id))
         status = plan.job_status(self.results, plan.ancestors(self.jobs, job_id), self.cancelled.is_set())
-        placeholder = Instance(job_id, str(job.get("name", job_id)) if "${{" not in str(job.get("name", "")) else job_id, job)
+        placeholder = Instance(
+            job_id, str(job.get("name", job_id)) if "${{" not in str(job.get("name", "")) else job_id, job
+        )
         try:
             reason = plan.github_only_job(job)
             if reason:

@@ -103,7 +103,9 @@ def started(
             image = resolve_image(str(service["image"]))
             made = docker(*create_arguments(name, service, image, network, label))
             if made.returncode or stopping.is_set():
-                raise UserError(f"service {name} ({image}) was not created: {made.stderr.strip()}", "see docker's message")
+                raise UserError(
+                    f"service {name} ({image}) was not created: {made.stderr.strip()}", "see docker's message"
+                )
             container = made.stdout.strip()
             docker("start", container)
             wait_healthy(name, container, stopping)

@@ -101,7 +101,10 @@ class RunSession:
 
         env = self.workflow.data.get("env") or {}
         allowed = expressions.AVAILABILITY["env"]
-        return {key: expressions.interpolate(str(value), self.base_contexts({}), allowed=allowed) for key, value in env.items()}
+        return {
+            key: expressions.interpolate(str(value), self.base_contexts({}), allowed=allowed)
+            for key, value in env.items()
+        }
 
     def default_run(self, job: Mapping[str, Any]) -> dict[str, Any]:
         """`defaults.run` of the job over the workflow's."""

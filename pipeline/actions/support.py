@@ -84,12 +84,16 @@ def _job(workflow: Workflow, job_id: str, job: Mapping[str, Any]) -> Iterator[Re
     if "uses" in job:
         yield from _unknown(workflow, job, CALLER_KEYS, key)
         if not str(job["uses"]).startswith("./.github/workflows/"):
-            yield _refuse(workflow, (*key, "uses"), "only reusable workflows of this repository (./.github/...) run here")
+            yield _refuse(
+                workflow, (*key, "uses"), "only reusable workflows of this repository (./.github/...) run here"
+            )
         return
     yield from _unknown(workflow, job, JOB_KEYS, key)
     if "runs-on" in job and str(job["runs-on"]) not in runner_images.RUNNER_IMAGES:
         labels = ", ".join(runner_images.RUNNER_IMAGES)
-        yield _refuse(workflow, (*key, "runs-on"), f"runs-on {job['runs-on']} is not an image invoke ci knows ({labels})")
+        yield _refuse(
+            workflow, (*key, "runs-on"), f"runs-on {job['runs-on']} is not an image invoke ci knows ({labels})"
+        )
     yield from _unknown(workflow, job.get("strategy"), STRATEGY_KEYS, (*key, "strategy"))
     yield from _defaults(workflow, job.get("defaults"), (*key, "defaults"))
     for name, service in (job.get("services") or {}).items():

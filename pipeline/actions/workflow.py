@@ -63,7 +63,9 @@ def load(path: Path, root: Path | None = None) -> Workflow:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise UserError(f"cannot read the workflow {path}: {error.strerror}", "pass an existing workflow file") from None
+        raise UserError(
+            f"cannot read the workflow {path}: {error.strerror}", "pass an existing workflow file"
+        ) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

@@ -74,7 +74,9 @@ def test_step_if_job_if_and_continue_on_error(project_copy: Path) -> None:
                   FLAVOUR: ${{ steps.pick.outputs.flavour }}
           grouped:
             needs: first
-            if: (github.event_name == 'push' || needs.first.outputs.flavour == 'VANILLA') && !(github.ref == 'refs/heads/main')
+            if: >-
+              (github.event_name == 'push' || needs.first.outputs.flavour == 'VANILLA')
+              && !(github.ref == 'refs/heads/main')
             runs-on: ubuntu-24.04
             steps:
               - run: echo "grouped ran"
@@ -90,8 +92,8 @@ def test_step_if_job_if_and_continue_on_error(project_copy: Path) -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     first = log_of(project_copy, "first")
-    assert "NOT-ON-A-PULL-REQUEST" not in first.replace("echo \"NOT-ON-A-PULL-REQUEST\"", "")
-    assert "skipped: Run echo \"NOT-ON-A-PULL-REQUEST\"" in first
+    assert "NOT-ON-A-PULL-REQUEST" not in first.replace('echo "NOT-ON-A-PULL-REQUEST"', "")
+    assert 'skipped: Run echo "NOT-ON-A-PULL-REQUEST"' in first
     assert "exited 3 (continue-on-error)" in first
     assert "case-insensitive Vanilla" in first
     assert "job=grouped  result=success" in output
@@ -222,7 +224,10 @@ def test_ctrl_c_stops_the_run_and_its_service_containers_within_10_seconds(proje
         time.sleep(0.5)
     assert "database at" in log.read_text(), f"the step never started: {log.read_text()}"
     label = subprocess.run(
-        ["docker", "ps", "--all", "--quiet", "--filter", "label=pipeline.local-ci"], capture_output=True, text=True
+        ["docker", "ps", "--all", "--quiet", "--filter", "label=pipeline.local-ci"],
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout.split()
     assert label, "the service container should be running"
     interrupted = time.monotonic()
@@ -232,6 +237,9 @@ def test_ctrl_c_stops_the_run_and_its_service_containers_within_10_seconds(proje
     assert process.returncode == 130, output
     for kind in (["ps", "--all"], ["network", "ls"]):
         left = subprocess.run(
-            ["docker", *kind, "--quiet", "--filter", "label=pipeline.local-ci"], capture_output=True, text=True
+            ["docker", *kind, "--quiet", "--filter", "label=pipeline.local-ci"],
+            capture_output=True,
+            text=True,
+            check=False,
         ).stdout.split()
         assert left == [], f"docker {' '.join(kind)} still shows {left}"
