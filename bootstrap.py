@@ -5,15 +5,18 @@
     python3 bootstrap.py invoke --list
 
 Creates `.tools/` (a virtual environment holding nox, uv, invoke and the
-libraries the noxfile and tasks.py import, pinned and hashed in
-requirements/tooling.txt, which `nox -s lock` exports from uv.lock), refreshes
-it when that file changes, then runs the command from it.
+libraries the noxfile and tasks.py import: the `tooling` group of uv.lock),
+refreshes it when the lock changes, then runs the command from it. pip first
+installs uv alone from requirements/image-build.txt (hashed; `nox -s lock`
+exports it, the image's builder stage installs it too); that uv then exports
+the tooling group from uv.lock, hashed, and pip installs exactly that. So a
+change of uv.lock alone (a Dependabot update) needs no other file re-exported.
 
 Before installing anything it checks, with the standard library only (uv may
 not exist yet), that uv.lock still matches pyproject.toml: the requirement
 names, extras and version ranges of [project].dependencies and of every
 dependency group, and requires-python, against what uv recorded in the lock;
-and that every pin of requirements/tooling.txt is a version in the lock. A
+and that the uv pin of requirements/image-build.txt is a version in the lock. A
 stale lock stops every command except the one that re-locks (`nox -s lock`).
 Environment markers are not compared here; uv compares everything when a
 session installs (`uv sync --locked`).
@@ -33,8 +36,22 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 TOOLS = ROOT / ".tools"
-REQUIREMENTS = ROOT / "requirements" / "tooling.txt"
+# uv alone, pinned and hashed: the one export that must exist before uv does.
+REQUIREMENTS = ROOT / "requirements" / "image-build.txt"
+UV_STAMP = TOOLS / ".uv-requirements-sha256"
+# sha256 of the tooling group as uv exports it from uv.lock (what pip installed last).
 STAMP = TOOLS / ".requirements-sha256"
+EXPORT_TOOLING = (
+    "export",
+    "--frozen",
+    "--quiet",
+    "--no-emit-project",
+    "--no-header",
+    "--only-group",
+    "tooling",
+    "--format",
+    "requirements-txt",
+)
 LOCK_STAMP = TOOLS / ".lock-checked-sha256"
 MINIMUM_PYTHON = (3, 11)
 RELOCK = "python3 bootstrap.py nox -s lock"
@@ -99,8 +116,8 @@ def locked_requirements(lock: dict[str, Any], project: str) -> dict[str, set[Req
     return locked
 
 
-def lock_problems(pyproject: dict[str, Any], lock: dict[str, Any], tooling_txt: str) -> list[str]:
-    """Why uv.lock (or the tooling export) no longer matches pyproject.toml; empty when it does."""
+def lock_problems(pyproject: dict[str, Any], lock: dict[str, Any], uv_requirements: str) -> list[str]:
+    """Why uv.lock (or the uv export) no longer matches pyproject.toml; empty when it does."""
     problems = []
     wanted_python = specifier(pyproject.get("project", {}).get("requires-python", ""))
     if wanted_python != specifier(lock.get("requires-python", "")):
@@ -118,10 +135,10 @@ def lock_problems(pyproject: dict[str, Any], lock: dict[str, Any], tooling_txt: 
         for name, _, spec in removed:
             problems.append(f"uv.lock has {name}{spec} in {where}, which pyproject.toml no longer does")
     versions = {(normalise(p["name"]), str(p.get("version"))) for p in lock.get("package", [])}
-    pins = [(normalise(m.group(1)), m.group(2)) for m in map(PIN.match, tooling_txt.splitlines()) if m]
+    pins = [(normalise(m.group(1)), m.group(2)) for m in map(PIN.match, uv_requirements.splitlines()) if m]
     stale_pins = [f"{name}=={version}" for name, version in pins if (name, version) not in versions]
     if stale_pins:
-        problems.append(f"requirements/tooling.txt pins {', '.join(stale_pins)}, which uv.lock does not")
+        problems.append(f"requirements/image-build.txt pins {', '.join(stale_pins)}, which uv.lock does not")
     return problems
 
 
@@ -153,14 +170,7 @@ def check_lock(argv: list[str]) -> None:
     )
 
 
-def ensure_tools() -> Path:
-    bin_dir = TOOLS / ("Scripts" if os.name == "nt" else "bin")
-    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text().strip() == wanted:
-        return bin_dir
-    print(f"bootstrap: installing the pipeline tools into {TOOLS.name}/ ...", file=sys.stderr)
-    if not (bin_dir / "python").exists():
-        venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
+def pip_install(bin_dir: Path, requirements: Path, what: str) -> None:
     install = subprocess.run(
         [
             str(bin_dir / "python"),
@@ -172,15 +182,40 @@ def ensure_tools() -> Path:
             "--require-hashes",
             "--no-deps",
             "-r",
-            str(REQUIREMENTS),
+            str(requirements),
         ],
         check=False,
     )
     if install.returncode:
         fail(
-            "installing requirements/tooling.txt failed (see pip's message above). Fix: check network "
+            f"installing {what} failed (see pip's message above). Fix: check network "
             "access to PyPI, or delete .tools/ and run again."
         )
+
+
+def ensure_tools() -> Path:
+    bin_dir = TOOLS / ("Scripts" if os.name == "nt" else "bin")
+    uv = bin_dir / ("uv.exe" if os.name == "nt" else "uv")
+    uv_wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    if not (uv.exists() and UV_STAMP.exists() and UV_STAMP.read_text().strip() == uv_wanted):
+        print(f"bootstrap: installing uv into {TOOLS.name}/ ...", file=sys.stderr)
+        if not (bin_dir / "python").exists():
+            venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
+        pip_install(bin_dir, REQUIREMENTS, "uv (requirements/image-build.txt)")
+        UV_STAMP.write_text(uv_wanted + "\n")
+    export = subprocess.run([str(uv), *EXPORT_TOOLING], cwd=ROOT, capture_output=True, text=True, check=False)
+    if export.returncode:
+        fail(
+            f"uv could not export the tooling group from uv.lock ({export.stderr.strip()}). "
+            f"Fix: re-lock with `{RELOCK}`, or delete .tools/ and run again."
+        )
+    wanted = hashlib.sha256(export.stdout.encode()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+        return bin_dir
+    print(f"bootstrap: installing the pipeline tools into {TOOLS.name}/ ...", file=sys.stderr)
+    requirements = TOOLS / "tooling-requirements.txt"
+    requirements.write_text(export.stdout)
+    pip_install(bin_dir, requirements, "the tooling group of uv.lock")
     STAMP.write_text(wanted + "\n")
     return bin_dir
 

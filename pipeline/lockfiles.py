@@ -1,8 +1,11 @@
 """uv.lock and the requirement files exported from it.
 
-bootstrap.py installs requirements/tooling.txt with pip; the image's builder
-stage installs requirements/image-build.txt (uv itself). Both are generated
-from the lock by `nox -s lock`, and a test proves they match it.
+One file is exported: requirements/image-build.txt, uv alone, pinned and
+hashed, for the installs that run before uv exists (the image's builder stage,
+and bootstrap.py, whose uv then exports the `tooling` group itself). `nox -s
+lock` writes it and drift proves it matches the lock. Nothing else is
+committed twice, so an update of uv.lock alone (Dependabot's) needs no re-export;
+uv itself is left out of Dependabot's updates.
 
 Every install path refuses a lock that is stale against pyproject.toml
 (`uv sync --locked`, `uv export --locked`, the image's builder stage,
@@ -18,7 +21,6 @@ from pipeline.console import plain_env
 from pipeline.errors import UserError
 
 EXPORTS = {
-    Path("requirements/tooling.txt"): "tooling",
     Path("requirements/image-build.txt"): "image-build",
 }
 RELOCK_FIX = (

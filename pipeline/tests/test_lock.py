@@ -73,8 +73,8 @@ def test_bootstrap_lets_the_relock_through() -> None:
 
 def test_bootstrap_notices_an_export_behind_the_lock(tmp_path: Path) -> None:
     with (ROOT / "pyproject.toml").open("rb") as pyproject, (ROOT / "uv.lock").open("rb") as lock:
-        problems = bootstrap.lock_problems(tomllib.load(pyproject), tomllib.load(lock), "nox==1999.1.1 \\\n")
-    assert problems == ["requirements/tooling.txt pins nox==1999.1.1, which uv.lock does not"]
+        problems = bootstrap.lock_problems(tomllib.load(pyproject), tomllib.load(lock), "uv==0.0.1 \\\n")
+    assert problems == ["requirements/image-build.txt pins uv==0.0.1, which uv.lock does not"]
 
 
 @pytest.mark.parametrize("session", ["lint", "workflows"])
