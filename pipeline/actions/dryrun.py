@@ -75,16 +75,22 @@ def plan_workflow(session: RunSession, selection: Selection) -> list[PlannedJob]
                 planned.append(PlannedJob(job_id, job_id, False, f"if: {job.get('if')} is false for this event"))
                 continue
             for instance in plan.instances(job_id, job, data):
-                planned.append(_planned_instance(instance, data, selection))
+                planned.append(_planned_instance(session, instance, data, selection))
         except (ExpressionError, UserError) as error:
             planned.append(PlannedJob(job_id, job_id, False, f"fails: {error}"))
     return planned
 
 
-def _planned_instance(instance: Instance, data: Mapping[str, Any], selection: Selection) -> PlannedJob:
+def _planned_instance(
+    session: RunSession, instance: Instance, data: Mapping[str, Any], selection: Selection
+) -> PlannedJob:
     chosen = plan.selected(instance, selection.only, selection.skip, selection.pythons)
     contexts = {**data, "matrix": dict(instance.matrix), "strategy": {}}
-    planned = PlannedJob(instance.key, instance.job_id, chosen, "" if chosen else "not selected")
+    world = session.world(instance)
+    pythons = "Python " + ", ".join(sorted(world.pythons, key=lambda v: tuple(map(int, v.split(".")))))
+    if world.missing:
+        pythons += f"; missing on this machine: {', '.join(world.missing)}"
+    planned = PlannedJob(instance.key, instance.job_id, chosen, pythons if chosen else "not selected")
     for index, step in enumerate(instance.definition.get("steps") or []):
         planned.steps.append(step_plan(step, index, contexts))
     return planned

@@ -74,7 +74,7 @@ class RunSession:
             "github": dict(self.github),
             "needs": dict(needs),
             "vars": {},
-            "secrets": {"GITHUB_TOKEN": ""},
+            "secrets": {"GITHUB_TOKEN": ""},  # nosec B105 -- no token exists in a local run
             "inputs": {},
             "env": {},
         }
