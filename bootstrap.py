@@ -205,9 +205,9 @@ def ensure_tools() -> Path:
         UV_STAMP.write_text(uv_wanted + "\n")
     # Workflows set FORCE_COLOR for readable logs; uv would then colour the requirements it prints.
     plain = {key: value for key, value in os.environ.items() if key not in {"FORCE_COLOR", "CLICOLOR_FORCE"}}
-    export = subprocess.run(
-        [str(uv), *EXPORT_TOOLING], cwd=ROOT, env={**plain, "NO_COLOR": "1"}, capture_output=True, text=True, check=False
-    )
+    plain["NO_COLOR"] = "1"
+    command = [str(uv), *EXPORT_TOOLING]
+    export = subprocess.run(command, cwd=ROOT, env=plain, capture_output=True, text=True, check=False)
     if export.returncode:
         fail(
             f"uv could not export the tooling group from uv.lock ({export.stderr.strip()}). "
