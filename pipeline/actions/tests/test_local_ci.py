@@ -243,3 +243,45 @@ def test_ctrl_c_stops_the_run_and_its_service_containers_within_10_seconds(proje
             check=False,
         ).stdout.split()
         assert left == [], f"docker {' '.join(kind)} still shows {left}"
+
+
+OLD_SECURITY_WORKFLOW = "616d44c"  # the commit before security.yml's jobs got setup-python
+
+
+def git_show(revision: str, path: str) -> str:
+    return subprocess.run(
+        ["git", "show", f"{revision}:{path}"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_the_runner_world_fails_a_job_without_setup_python_as_github_would(project_copy: Path) -> None:
+    """security.yml's bandit job had no setup-python: on a hosted runner its session's Python (3.13)
+    is missing. invoke ci gives the job only the runner image's Python, so it fails here too; the
+    fixed workflow passes."""
+    security = project_copy / ".github/workflows/security.yml"
+    fixed = security.read_text()
+    security.write_text(git_show(OLD_SECURITY_WORKFLOW, ".github/workflows/security.yml"))
+    before = invoke_ci(project_copy, "--workflow", ".github/workflows/security.yml", "--only", "bandit")
+    assert before.returncode == 1, before.stdout[-2000:]
+    assert (
+        "Bandit: runs here (Python 3.12)"
+        in invoke_ci(project_copy, "--workflow", ".github/workflows/security.yml", "--dry-run").stdout
+    )
+    assert "3.13" in log_of(project_copy, "Bandit")
+    security.write_text(fixed)
+    after = invoke_ci(project_copy, "--workflow", ".github/workflows/security.yml", "--only", "bandit")
+    assert after.returncode == 0, after.stdout[-3000:] + log_of(project_copy, "Bandit")[-3000:]
+    assert "job=Bandit  result=success" in after.stdout
+    assert "Image vulnerability scan (GitHub only)  result=skipped (not selected)" in after.stdout
+
+
+def test_the_tooling_check_gets_every_supported_python(project_copy: Path) -> None:
+    """The doctor test in the tooling check needs 3.11-3.13; before ci.yml's checks job installed
+    them all, a hosted runner (and invoke ci) gave it only 3.12 and matrix.python."""
+    ci = project_copy / ".github/workflows/ci.yml"
+    ci.write_text(git_show(OLD_SECURITY_WORKFLOW, ".github/workflows/ci.yml"))
+    old = invoke_ci(project_copy, "--dry-run").stdout
+    assert "checks (tooling): runs here (Python 3.12, 3.13)" in old
+    ci.write_text(git_show("HEAD", ".github/workflows/ci.yml"))
+    new = invoke_ci(project_copy, "--dry-run").stdout
+    assert "checks (tooling): runs here (Python 3.11, 3.12, 3.13)" in new
