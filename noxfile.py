@@ -10,7 +10,8 @@ import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import nox
@@ -18,7 +19,7 @@ import nox.command
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pipeline import console, entry, lockfiles, sessions
+from pipeline import console, downloads, entry, lockfiles, sessions
 from pipeline.actions import validate
 from pipeline.errors import UserError
 from pipeline.facts import load
@@ -69,28 +70,41 @@ def install(session: nox.Session, *groups: str, production: bool = True) -> None
     if session.venv_backend != "uv":
         requirements = Path(session.create_tmp()) / "requirements.txt"
         export = sessions.uv_export_args(groups, production=production, output=requirements)
-        with refusing_a_stale_lock(session):
-            session.run_install(*export, external=True)
-        session.install("--require-hashes", "--no-deps", "-r", str(requirements))
+        run_downloading(session, *export, install=True)
+        session.install("--require-hashes", "--no-deps", "-r", str(requirements), env=ca_env(session))
         return
     args = sessions.uv_sync_args(groups) if production else sessions.uv_sync_only_groups_args(groups)
-    with refusing_a_stale_lock(session):
-        session.run_install(
-            *args,
-            env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location, "UV_PYTHON": str(session.python)},
-            external=True,
-        )
+    env = {"UV_PROJECT_ENVIRONMENT": session.virtualenv.location, "UV_PYTHON": str(session.python)}
+    run_downloading(session, *args, install=True, env=env)
 
 
-@contextlib.contextmanager
-def refusing_a_stale_lock(session: nox.Session) -> Iterator[None]:
-    """uv's `--locked` refuses a stale uv.lock; end the session with the fix (`nox -s lock`), not uv's hint."""
-    try:
-        yield
-    except nox.command.CommandFailed:
-        with user_errors(session):
-            lockfiles.require_fresh_lock(FACTS.root)
-        raise
+def ca_env(session: nox.Session) -> dict[str, str]:
+    """BUILD_CA_BUNDLE (a TLS-intercepting proxy's CA) for uv, pip and npm on this machine too."""
+    with user_errors(session):
+        return downloads.ca_env()
+
+
+def run_downloading(session: nox.Session, *args: str, install: bool = False, env: Mapping[str, str] = {}) -> None:
+    """Run a command that fetches packages (uv, npm), showing its output afterwards. A failure
+    that `pipeline.downloads` recognises (a stale uv.lock, TLS interception) ends the session
+    with its fix instead of the tool's own hint."""
+    runner = session.run_install if install else session.run
+    failed: nox.command.CommandFailed | None = None
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
+        try:
+            runner(*args, env={**ca_env(session), **env}, external=True, stdout=log)
+        except nox.command.CommandFailed as error:
+            failed = error
+        log.seek(0)
+        output = log.read()
+    sys.stdout.write(output)
+    sys.stdout.flush()
+    if failed is None:
+        return
+    explained = downloads.explain(output, f"`{' '.join(args[:2])}`")
+    if explained is not None:
+        session.error(str(explained))
+    raise failed
 
 
 @contextlib.contextmanager
@@ -200,8 +214,7 @@ def audit(session: nox.Session) -> None:
     install(session, "audit", production=False)
     requirements = Path("reports/audit-requirements.txt")
     requirements.parent.mkdir(exist_ok=True)
-    with refusing_a_stale_lock(session):
-        session.run(*sessions.uv_export_args(AUDITED_GROUPS, production=True, output=requirements), external=True)
+    run_downloading(session, *sessions.uv_export_args(AUDITED_GROUPS, production=True, output=requirements))
     session.run("python", "-m", "pipeline.audit", str(requirements), *session.posargs, env={"PYTHONPATH": "."})
     if not os.environ.get("SAFETY_API_KEY"):
         finish(session, "no known vulnerabilities in the locked dependencies (Safety skipped: no SAFETY_API_KEY)")
@@ -243,7 +256,7 @@ def coverage(session: nox.Session) -> None:
 def assets(session: nox.Session) -> None:
     """Tailwind CSS for the templates (npm ci, minified); fails when the build produces nothing."""
     with session.chdir("frontend"):
-        session.run("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", external=True)
+        run_downloading(session, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
         session.run("npm", "run", "--silent", "build", external=True)
     with user_errors(session):
         css = sessions.check_built_css(Path("frontend/dist/app.css"))
@@ -276,7 +289,7 @@ def build(session: nox.Session) -> None:
     with user_errors(session):
         sessions.check_manifest_has(workdir / "static" / "staticfiles.json", "app.css")
     session.run(*manage, "check_config", env=env)
-    session.run("uv", "build", "--quiet", "--out-dir", "dist", external=True)
+    run_downloading(session, "uv", "build", "--quiet", "--out-dir", "dist")
     finish(session, "production settings, static files and packages build with production dependencies only")
 
 
@@ -290,7 +303,7 @@ def tooling(session: nox.Session) -> None:
 @nox.session(python=False, default=False)
 def lock(session: nox.Session) -> None:
     """Re-lock uv.lock (`-- -P NAME` upgrades one package) and re-export requirements/."""
-    session.run("uv", "lock", *session.posargs, external=True)
+    run_downloading(session, "uv", "lock", *session.posargs)
     for path, group in lockfiles.EXPORTS.items():
         session.run(*lockfiles.export_command(group, path), external=True)
     finish(session, "uv.lock and requirements/ are in sync")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import images, lockfiles, sessions
+from pipeline import downloads, images, lockfiles, sessions
 from pipeline.errors import INSTALL_DOCKER_FIX, START_DOCKER_FIX, UserError
 from pipeline.facts import Facts
 
@@ -149,6 +150,61 @@ def check_images(facts: Facts) -> Check:
     )
 
 
+PACKAGE_INDEX = "https://pypi.org/simple/"
+HTTPS_PROBE = """
+import sys, urllib.request
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=20).close()
+except Exception as error:
+    print(f"{type(error).__name__}: {error}")
+    sys.exit(1)
+"""
+
+
+def probe_index(image: str, bundle: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """HTTPS to the package index from a throw-away container, with its own CAs or with `bundle`."""
+    args = ["run", "--rm", "--pull", "never", "--network", "bridge"]
+    if bundle is not None:
+        args += ["--volume", f"{bundle.resolve()}:/tmp/ca.pem:ro", "--env", "SSL_CERT_FILE=/tmp/ca.pem"]
+    return run_docker(*args, image, "python", "-c", HTTPS_PROBE, PACKAGE_INDEX)
+
+
+TLS_CHECK = "TLS to the package index in builds"
+
+
+def index_tls_checks(facts: Facts, environ: Mapping[str, str]) -> list[Check]:
+    """The TLS check, where an engine and the base image are there to run it."""
+    if run_docker("info", "--format", "{{.ServerVersion}}").returncode != 0:
+        return []  # the Docker check above already says what to do
+    if run_docker("image", "inspect", facts.image.base).returncode != 0:
+        detail = f"not checked: {facts.image.base} is not present locally"
+        return [Check(TLS_CHECK, False, detail, "run invoke doctor again after the first build", blocking=False)]
+    return [check_index_tls(facts.image.base, environ)]
+
+
+def check_index_tls(image: str, environ: Mapping[str, str]) -> Check:
+    """Does HTTPS to the package index verify inside a build's base image? If not, which bundle to pass."""
+    name = TLS_CHECK
+    own = probe_index(image)
+    if own.returncode == 0:
+        return Check(name, True, f"{PACKAGE_INDEX} verifies with {image}'s own CAs")
+    output = (own.stdout + own.stderr).strip()
+    evidence = downloads.tls_failure(output)
+    if evidence is None:
+        detail = f"{PACKAGE_INDEX} unreachable from a container ({output.splitlines()[-1] if output else 'no output'})"
+        return Check(name, False, detail, "check the Docker engine's network and proxy settings", blocking=False)
+    given = environ.get(downloads.CA_VARIABLE)
+    if given and Path(given).is_file() and probe_index(image, Path(given)).returncode == 0:
+        return Check(name, True, f"the container's CAs fail ({evidence}); {given} ({downloads.CA_VARIABLE}) verifies")
+    bundle = downloads.system_bundle()
+    error = downloads.tls_error("HTTPS from a build container", evidence, given or None, bundle)
+    if not given and bundle is not None and probe_index(image, bundle).returncode == 0:
+        detail = f"{evidence} with the container's own CAs; this machine's {bundle} verifies"
+        fix = f"export {downloads.CA_VARIABLE}={bundle} (or pass invoke build-image --ca-bundle {bundle})"
+        return Check(name, False, detail, fix)
+    return Check(name, False, error.problem, error.fix)
+
+
 def check_env_file(root: Path) -> list[Check]:
     example, actual = root / ".env.example", root / ".env"
     if not actual.exists():
@@ -208,6 +264,7 @@ CHECKS: list[Callable[[Facts], list[Check]]] = [
     lambda facts: [check_lock(facts.root)],
     lambda facts: check_docker(),
     lambda facts: [check_images(facts)],
+    lambda facts: index_tls_checks(facts, os.environ),
     lambda facts: check_env_file(facts.root),
     lambda facts: [check_settings(facts)],
     lambda facts: [check_disk(facts)],

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import console, lockfiles
+from pipeline import console, downloads, lockfiles
 from pipeline.errors import UserError, no_docker_command, no_docker_engine
 from pipeline.facts import Facts
 
@@ -253,11 +253,15 @@ def ca_bundle_path(option: str | None, env: Mapping[str, str]) -> Path | None:
     return path
 
 
-def build_failure(returncode: int, output: str) -> UserError:
+def build_failure(returncode: int, output: str, ca_bundle: Path | None = None) -> UserError:
     """The one paragraph for a failed build: a cause recognised in buildx's output, with its fix."""
     if lockfiles.UV_STALE_LOCK in output:
         stale = lockfiles.stale_lock_error()
         return UserError(f"The image build failed: {stale.problem}", stale.fix)
+    evidence = downloads.tls_failure(output)
+    if evidence:
+        given = str(ca_bundle) if ca_bundle else None
+        return downloads.tls_error("The image build", evidence, given, downloads.system_bundle())
     return UserError(
         f"The image build failed (exit {returncode}; buildx's output is above)",
         "fix the first ERROR line above; with a cache problem, retry with --cache none",
@@ -384,6 +388,7 @@ def build(
     metadata.parent.mkdir(parents=True, exist_ok=True)
     if cache_plan.staging:
         shutil.rmtree(cache_plan.staging, ignore_errors=True)
+    bundle = ca_bundle_path(ca_bundle, environ)
     command = buildx_command(
         BuildRequest(
             context=root,
@@ -393,7 +398,7 @@ def build(
             build_args=image_build_args(facts, python, base_image),
             cache=cache_plan,
             builder=builder_decision.name,
-            ca_bundle=ca_bundle_path(ca_bundle, environ),
+            ca_bundle=bundle,
             push=push,
             load=load,
             progress="auto" if sys.stdout.isatty() else "plain",
@@ -408,7 +413,7 @@ def build(
     if output.returncode != 0:
         if cache_plan.staging:
             shutil.rmtree(cache_plan.staging, ignore_errors=True)
-        raise build_failure(output.returncode, output.stdout)
+        raise build_failure(output.returncode, output.stdout, bundle)
     if cache_plan.staging and cache_plan.folder:
         _swap(cache_plan.staging, cache_plan.folder)
     return BuildResult(tags, decision.backend, seconds, metadata, output.stdout, decision.notes)
