@@ -13,8 +13,8 @@ from invoke.context import Context
 from invoke.tasks import task
 
 from pipeline import bench, console, containers, images, workflows
-from pipeline.actions import local as local_ci
 from pipeline import doctor as doctor_checks
+from pipeline.actions import local as local_ci
 from pipeline.entry import user_errors
 from pipeline.errors import UserError
 from pipeline.facts import load as load_facts
@@ -143,7 +143,7 @@ def promote_image(c: Context, image: str, to: str = "production") -> None:
     iterable=["only", "skip", "python"],
     help={
         "workflow": "the workflow file to rehearse (default .github/workflows/ci.yml)",
-        "event": "the event rehearsed: pull_request (default), push, workflow_dispatch, schedule",
+        "event": "pull_request (the default, where the workflow has it), push, workflow_dispatch, schedule, ...",
         "ref": "the ref rehearsed (default: refs/pull/1/merge for a pull request, else refs/heads/main)",
         "dry-run": "print the plan (every job, matrix entry and step, and why) and run nothing",
         "only": "run only these jobs (job id or name, e.g. tests-3.12); repeatable",
@@ -159,7 +159,7 @@ def ci(
     skip: list[str],
     python: list[str],
     workflow: str = str(local_ci.CI_WORKFLOW),
-    event: str = "pull_request",
+    event: str = "",
     ref: str = "",
     dry_run: bool = False,
     fail_fast: bool = False,
@@ -168,9 +168,7 @@ def ci(
     """Rehearse a GitHub workflow here (ci.yml by default), as GitHub runs it."""
     with user_errors():
         facts = load_facts()
-        session = local_ci.open_session(
-            facts.root, Path(workflow), local_ci.trigger(event, ref), facts.services.resolve
-        )
+        session = local_ci.open_session(facts.root, Path(workflow), event, ref, facts.services.resolve)
         selection = local_ci.Selection(only=only, skip=skip, pythons=python, fail_fast=fail_fast)
         try:
             if dry_run:

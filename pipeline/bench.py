@@ -206,9 +206,7 @@ def bench_ci(facts: Facts, skip: Sequence[str]) -> Figures:
     outcomes: dict[str, Outcome] = {}
     wall = 0.0
     for _ in ("warm-up", "measured"):
-        session = local_ci.open_session(
-            facts.root, local_ci.CI_WORKFLOW, local_ci.trigger("pull_request", ""), facts.services.resolve
-        )
+        session = local_ci.open_session(facts.root, local_ci.CI_WORKFLOW, "", "", facts.services.resolve)
         try:
             outcomes, wall = local_ci.rehearse(session, local_ci.Selection(skip=skip), os.cpu_count() or 2)
         finally:

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 
 from pipeline import console
-from pipeline.actions import contexts, display, dryrun, services
+from pipeline.actions import contexts, display, dryrun, services, triggers
 from pipeline.actions.display import report
 from pipeline.actions.model import Outcome
 from pipeline.actions.scheduler import Scheduler, Selection
@@ -27,19 +27,19 @@ CI_WORKFLOW = Path(".github/workflows/ci.yml")
 INTERRUPTED_EXIT = 130
 
 
-def trigger(event: str, ref: str) -> contexts.Trigger:
+def open_session(
+    root: Path, workflow_path: Path, event: str, ref: str, resolve_image: Callable[[str], str]
+) -> RunSession:
+    """Read the workflow and check GitHub would run it for this event and ref (`event` '' = its default)."""
+    path = workflow_path if workflow_path.is_absolute() else root / workflow_path
+    workflow: Workflow = load(path, root)
+    event = event or triggers.default_event(workflow.data.get("on"))
     if event not in contexts.EVENTS:
         raise UserError(
             f"--event {event} is not an event invoke ci rehearses", f"use one of {', '.join(contexts.EVENTS)}"
         )
-    return contexts.Trigger(event, ref)  # type: ignore[arg-type]  # checked against EVENTS above
-
-
-def open_session(
-    root: Path, workflow_path: Path, trigger: contexts.Trigger, resolve_image: Callable[[str], str]
-) -> RunSession:
-    path = workflow_path if workflow_path.is_absolute() else root / workflow_path
-    workflow: Workflow = load(path, root)
+    trigger = contexts.Trigger(event, ref)  # type: ignore[arg-type]  # checked against EVENTS above
+    triggers.check(workflow.data.get("on"), trigger, workflow.relative)
     return RunSession(root, workflow, trigger, resolve_image)
 
 
@@ -89,4 +89,4 @@ def print_plan(session: RunSession, selection: Selection) -> None:
     display.print_plan(planned, session.workflow.relative, session.trigger.event)
 
 
-__all__ = ["CI_WORKFLOW", "Selection", "open_session", "print_plan", "rehearse", "report", "trigger"]
+__all__ = ["CI_WORKFLOW", "Selection", "open_session", "print_plan", "rehearse", "report"]

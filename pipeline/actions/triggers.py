@@ -1,0 +1,80 @@
+"""Whether a workflow's `on:` runs it for the rehearsed event, with GitHub's branch filters.
+
+Branch patterns as GitHub reads them: `*` matches within a path segment, `**`
+across segments, `?` one character, `[...]` a set; a leading `!` re-excludes.
+For `pull_request` the branches are the base branch (`main` here).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from pipeline.actions.contexts import Trigger
+from pipeline.errors import UserError
+
+PR_BASE = "main"
+
+
+@lru_cache(maxsize=256)
+def _pattern(glob: str) -> re.Pattern[str]:
+    parts = re.split(r"(\*\*|\*|\?|\[[^\]]*\])", glob)
+    regex = "".join(
+        ".*" if part == "**" else "[^/]*" if part == "*" else "[^/]" if part == "?" else
+        part if part.startswith("[") and part.endswith("]") and len(part) > 2 else re.escape(part)
+        for part in parts
+    )  # fmt: skip
+    return re.compile(f"^{regex}$")
+
+
+def branch_matches(branch: str, patterns: list[str]) -> bool:
+    """GitHub's rule: the last matching pattern decides; `!pattern` excludes."""
+    included = False
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        if _pattern(pattern[1:] if negated else pattern).match(branch):
+            included = not negated
+    return included
+
+
+def events(on: Any) -> dict[str, Mapping[str, Any]]:
+    if isinstance(on, str):
+        return {on: {}}
+    if isinstance(on, list):
+        return {str(event): {} for event in on}
+    if isinstance(on, Mapping):
+        return {str(event): (config if isinstance(config, Mapping) else {}) for event, config in on.items()}
+    return {}
+
+
+def check(on: Any, trigger: Trigger, workflow: str) -> None:
+    """A UserError when GitHub would not run `workflow` for this event and ref."""
+    listened = events(on)
+    if trigger.event not in listened:
+        raise UserError(
+            f"{workflow} does not run on {trigger.event} (its events: {', '.join(listened) or 'none'})",
+            f"rehearse one of its events, e.g. --event {next(iter(listened), 'workflow_dispatch')}",
+        )
+    config = listened[trigger.event]
+    if trigger.event == "pull_request":
+        branch = PR_BASE
+    elif trigger.resolved_ref.startswith("refs/heads/"):
+        branch = trigger.resolved_ref.removeprefix("refs/heads/")
+    else:
+        return
+    if "branches" in config and not branch_matches(branch, [str(p) for p in config["branches"]]):
+        raise UserError(
+            f"{workflow} runs on {trigger.event} only for the branches {', '.join(map(str, config['branches']))}, "
+            f"not {branch}",
+            "rehearse a ref it runs for, e.g. --ref refs/heads/main",
+        )
+    if "branches-ignore" in config and branch_matches(branch, [str(p) for p in config["branches-ignore"]]):
+        raise UserError(f"{workflow} ignores {trigger.event} on {branch}", "rehearse another --ref")
+
+
+def default_event(on: Any) -> str:
+    """pull_request when the workflow listens to it (what a developer is about to open), else its first event."""
+    listened = events(on)
+    return "pull_request" if "pull_request" in listened or not listened else next(iter(listened))
