@@ -63,7 +63,8 @@ def test_matrix_instances_are_named_as_github_names_them() -> None:
     job = {"strategy": {"matrix": {"python": ["3.12", "3.13"], "os": ["linux"]}}}
     names = [instance.key for instance in plan.instances("test", job, {"github": {}, "needs": {}})]
     assert names == ["test (3.12, linux)", "test (3.13, linux)"]
-    named = {"name": "py${{ matrix.python }}", "strategy": {"matrix": {"include": "${{ fromJSON('[{\"python\": 3}]') }}"}}}
+    include = "${{ fromJSON('[{\"python\": 3}]') }}"
+    named = {"name": "py${{ matrix.python }}", "strategy": {"matrix": {"include": include}}}
     assert [i.key for i in plan.instances("t", named, {"github": {}, "needs": {}})] == ["t (py3)"]
 
 
