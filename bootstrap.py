@@ -235,7 +235,6 @@ def main(argv: list[str]) -> int:
     if not executable.exists():
         fail(f"{argv[0]!r} is not one of the pipeline tools in {TOOLS.name}/ (nox, invoke, uv, ...).")
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    env.setdefault("UV_PYTHON_DOWNLOADS", "never")
     os.chdir(ROOT)
     return subprocess.call([str(executable), *argv[1:]], env=env)
 

@@ -19,7 +19,7 @@ import nox.command
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pipeline import console, downloads, entry, lockfiles, sessions
+from pipeline import console, downloads, entry, interpreters, lockfiles, sessions
 from pipeline.actions import validate
 from pipeline.errors import UserError
 from pipeline.facts import load
@@ -29,8 +29,21 @@ with entry.user_errors():  # an incomplete facts table: one paragraph and exit 1
     FACTS = load()
 PYTHONS = list(FACTS.python_versions)
 
-# A missing interpreter must be a clear error, never a silent download.
-os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+# Each Python the sessions need, found where people keep them (PATH, pyenv's versions, uv's),
+# linked into .cache/pythons/ and put first on PATH: no PYENV_VERSION to export.
+FOUND, MISSING = interpreters.expose(PYTHONS, FACTS.root, os.environ)
+if interpreters.downloads_allowed(os.environ):
+    for version in MISSING:
+        print(
+            f"nox: Python {version} is not on this machine; uv will download it when a session needs it.",
+            file=sys.stderr,
+        )
+else:
+    # On CI, or with UV_PYTHON_DOWNLOADS=never/manual: nothing is downloaded, a missing one fails at once.
+    os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+    nox.options.download_python = "never"
+# A version still missing when a session needs it: one paragraph with this machine's command, last.
+interpreters.report_missing_at_exit(os.environ)
 
 nox.needs_version = ">=2026.8.10"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -54,13 +67,6 @@ nox.options.sessions = [
 # The audit covers the production dependencies plus the dev group (which includes every tool group).
 AUDITED_GROUPS = ["dev"]
 ACTIONLINT_GO_MODULE = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.7"
-
-for version in sessions.missing_interpreters(PYTHONS):
-    print(
-        f"nox: Python {version} is not available; its sessions will fail. Fix: "
-        + sessions.MISSING_INTERPRETER_FIX.format(version=version),
-        file=sys.stderr,
-    )
 
 
 def install(session: nox.Session, *groups: str, production: bool = True) -> None:

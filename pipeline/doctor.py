@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import downloads, images, lockfiles, sessions
+from pipeline import downloads, images, interpreters, lockfiles
 from pipeline.errors import INSTALL_DOCKER_FIX, START_DOCKER_FIX, UserError
 from pipeline.facts import Facts
 
@@ -50,16 +50,20 @@ def compare_env(example: Path, actual: Path) -> tuple[list[str], list[str]]:
     return [key for key in documented if key not in present], [key for key in present if key not in documented]
 
 
-def check_pythons(facts: Facts) -> Check:
-    missing = sessions.missing_interpreters(facts.python_versions)
-    if missing:
-        return Check(
-            "Python " + ", ".join(facts.python_versions),
-            False,
-            f"not found: {', '.join(missing)}",
-            sessions.MISSING_INTERPRETER_FIX.format(version=missing[0]),
-        )
-    return Check("Python " + ", ".join(facts.python_versions), True, "all found")
+def check_pythons(facts: Facts, environ: Mapping[str, str]) -> Check:
+    """The same search as the noxfile's: PATH, pyenv's versions, uv's; the same command for what is missing."""
+    name = "Python " + ", ".join(facts.python_versions)
+    found = {version: interpreters.find(version, environ) for version in facts.python_versions}
+    missing = [version for version, hit in found.items() if hit is None]
+    where = ", ".join(f"{hit.version} ({hit.where}: {hit.executable})" for hit in found.values() if hit)
+    if not missing:
+        return Check(name, True, where)
+    error = interpreters.missing_error(missing, environ, tried_download=False)
+    if interpreters.downloads_allowed(environ):
+        detail = f"not found: {', '.join(missing)}; uv will download them when a session needs them"
+        fix = f"or install them: `{interpreters.install_command(missing, environ)}`"
+        return Check(name, False, detail, fix, blocking=False)
+    return Check(name, False, f"not found: {', '.join(missing)} (downloads are off)", error.fix)
 
 
 def check_tools() -> Check:
@@ -259,7 +263,7 @@ def check_disk(facts: Facts) -> Check:
 
 
 CHECKS: list[Callable[[Facts], list[Check]]] = [
-    lambda facts: [check_pythons(facts)],
+    lambda facts: [check_pythons(facts, os.environ)],
     lambda facts: [check_tools()],
     lambda facts: [check_lock(facts.root)],
     lambda facts: check_docker(),

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -18,10 +16,6 @@ from pipeline.facts import Facts
 
 # Our own Python code: what mypy and bandit check.
 PYTHON_SOURCES = ["backend", "pipeline", "noxfile.py", "tasks.py", "bootstrap.py"]
-MISSING_INTERPRETER_FIX = (
-    "install it (pyenv install {version}) and put it on PATH; with pyenv, make every version "
-    "visible at once, e.g. export PYENV_VERSION=3.11.7:3.12.1:3.13.0"
-)
 
 
 def uv_sync_args(groups: Iterable[str], *, install_project: bool = False) -> list[str]:
@@ -77,20 +71,6 @@ def throwaway_production_env(static_root: str, database_url: str) -> dict[str, s
 def coverage_data_file(session_name: str) -> str:
     """One coverage data file per session (per Python version), combined later."""
     return ".coverage." + session_name.replace("/", "-")
-
-
-def missing_interpreters(versions: Iterable[str]) -> list[str]:
-    """Versions whose `pythonX.Y` is not runnable (pyenv shims exist but fail when inactive)."""
-    missing = []
-    for version in versions:
-        executable = shutil.which(f"python{version}")
-        if executable is None:
-            missing.append(version)
-            continue
-        probe = subprocess.run([executable, "-c", ""], check=False, capture_output=True)
-        if probe.returncode != 0:
-            missing.append(version)
-    return missing
 
 
 def on_ci(environ: Mapping[str, str] | None = None) -> bool:

@@ -38,10 +38,6 @@ def test_coverage_files_are_per_session() -> None:
     assert sessions.coverage_data_file("tests-3.12") == ".coverage.tests-3.12"
 
 
-def test_missing_interpreters_finds_an_absent_version() -> None:
-    assert sessions.missing_interpreters(["3.99"]) == ["3.99"]
-
-
 def test_on_ci() -> None:
     assert sessions.on_ci({"CI": "true"})
     assert not sessions.on_ci({})
