@@ -20,7 +20,7 @@ import yaml
 
 from pipeline import lockfiles, workflows
 from pipeline.console import plain_env
-from pipeline.facts import Facts, load
+from pipeline.facts import IMAGE_STAGES, Facts, load
 
 PINNED_USES = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"@[0-9a-f]{40}\s+#\s*v?\d")
@@ -105,14 +105,7 @@ def workflow_findings(
         if "timeout-minutes" not in job:
             yield Finding(source.relative, job_line, f"job {job_name} has no `timeout-minutes`")
         for service, definition in (job.get("services") or {}).items():
-            image = str(definition.get("image", ""))
-            allowed = {facts.services.declared_postgres, facts.services.declared_redis}
-            if image not in allowed:
-                yield source.finding(
-                    f"image: {image}",
-                    f"service {service} image {image} is not one of [tool.pipeline.services]",
-                    job_line,
-                )
+            yield from service_findings(source, job_line, service, str(definition.get("image", "")))
         cache_suffix = CACHE_SUFFIX_MATRIX if (job.get("strategy") or {}).get("matrix") else CACHE_SUFFIX_JOB
         for step in job.get("steps") or []:
             yield from step_findings(
@@ -126,6 +119,25 @@ def workflow_findings(
                 cache_suffix=cache_suffix,
             )
         yield from job_python_findings(source, job_name, job_line, job, session_pythons or {})
+
+
+def service_findings(source: Source, job_line: int, service: str, image: str) -> Iterator[Finding]:
+    """A service container runs the image nox's matrix names (from the Dockerfile's FROM line, which Dependabot
+    updates): an image written into a workflow is a copy no bot updates."""
+    key = workflows.SERVICE_IMAGE_KEYS.get(service)
+    if key is None:
+        yield source.finding(
+            f"{service}:",
+            f"service {service} is not one of the pipeline's services ({', '.join(workflows.SERVICE_IMAGE_KEYS)})",
+            job_line,
+        )
+    elif image != f"${{{{ matrix.{key} }}}}":
+        yield source.finding(
+            f"image: {image}",
+            f"service {service} image {image}: write ${{{{ matrix.{key} }}}} (nox's matrix carries the image of "
+            f"the Dockerfile's `FROM ... AS {key}` line, which Dependabot updates)",
+            job_line,
+        )
 
 
 def reusable_call_findings(source: Source, job_line: int, uses: str) -> Iterator[Finding]:
@@ -293,17 +305,28 @@ def session_python_map(root: Path) -> dict[str, set[str]]:
 def dockerfile_findings(facts: Facts, root: Path) -> Iterator[Finding]:
     relative = str(facts.image.dockerfile.relative_to(root))
     source = Source(root, relative)
-    expected_base = facts.image.base_template.replace("{python}", "${PYTHON_VERSION}")
-    checks = {
-        "ARG PYTHON_VERSION=": facts.image.python,
-        "ARG BASE_IMAGE=": expected_base,
-        "ARG NODE_IMAGE=": facts.image.node_image,
-    }
+    checks = {"ARG BASE_IMAGE=": "python-image", "ARG NODE_IMAGE=": "node-image"}
     for prefix, expected in checks.items():
         line = source.line_of(prefix)
         actual = source.lines[line - 1].split("=", 1)[1].strip() if prefix in source.lines[line - 1] else None
         if actual != expected:
-            yield Finding(relative, line, f"{prefix}{actual} must be {prefix}{expected} ([tool.pipeline.image])")
+            yield Finding(
+                relative, line, f"{prefix}{actual} must be {prefix}{expected} (the stage whose FROM line is the fact)"
+            )
+    stages: set[str] = set()
+    for number, text in enumerate(source.lines, start=1):
+        parts = text.split()
+        if len(parts) < 2 or parts[0].upper() != "FROM" or parts[1].startswith("--"):
+            continue
+        image, stage = parts[1], (parts[3] if len(parts) >= 4 and parts[2].upper() == "AS" else "")
+        if "$" not in image and image not in stages and stage not in IMAGE_STAGES:
+            yield Finding(
+                relative,
+                number,
+                f"FROM {image} names an image by hand; name it once in a `FROM image AS <name>-image` line "
+                f"({', '.join(IMAGE_STAGES)}) and build FROM that stage or ${{BASE_IMAGE}} / ${{NODE_IMAGE}}",
+            )
+        stages.add(stage)
     if f" AS {facts.image.target}" not in source.text:
         yield Finding(relative, 1, f"no stage named {facts.image.target} ([tool.pipeline.image].target)")
     for number, text in enumerate(source.lines, start=1):
@@ -350,13 +373,28 @@ def entry_point_findings(facts: Facts, root: Path) -> Iterator[Finding]:
         yield from settings_findings(facts, source)
 
 
-def dependabot_findings(root: Path) -> Iterator[Finding]:
+def dependabot_findings(facts: Facts, root: Path) -> Iterator[Finding]:
     relative = ".github/dependabot.yml"
     source = Source(root, relative)
+    dockerfile_dir = facts.image.dockerfile.parent.relative_to(root)
+    major, minor = facts.newest_python.split(".")
+    bound = f">= {major}.{int(minor) + 1}"
     for update in (yaml.safe_load(source.text) or {}).get("updates", []):
         directory = str(update.get("directory", "/")).lstrip("/")
         if not (root / directory).is_dir():
             yield source.finding(f"directory: {update.get('directory')}", f"directory {directory} does not exist")
+        if update.get("package-ecosystem") == "docker" and Path(directory) == dockerfile_dir:
+            ignored = [
+                entry.get("versions")
+                for entry in update.get("ignore") or []
+                if entry.get("dependency-name") == "python"
+            ]
+            if ignored != [[bound]]:
+                yield source.finding(
+                    f"directory: {update.get('directory')}",
+                    f"docker updates must ignore python versions {bound!r}: the image's Python stays a supported one "
+                    f"(max-python {facts.newest_python})",
+                )
 
 
 def lockfile_findings(root: Path) -> Iterator[Finding]:
@@ -427,7 +465,7 @@ def find_all(root: Path) -> list[Finding]:
     findings += dockerfile_findings(facts, root)
     findings += compose_findings(facts, root)
     findings += entry_point_findings(facts, root)
-    findings += dependabot_findings(root)
+    findings += dependabot_findings(facts, root)
     findings += pre_commit_findings(root, sessions, tasks)
     findings += stale_lock_findings(root)
     findings += lockfile_findings(root)

@@ -1,7 +1,12 @@
-"""The pipeline's facts, read from the one table in pyproject.toml.
+"""The pipeline's facts, read from the one table in pyproject.toml, and the image
+versions, read from the Dockerfile's literal `FROM image AS stage` lines.
 
 Every file that needs a Python version, a settings module, an image name or a
 cache location gets it from here (or is checked against it by `nox -s drift`).
+The image versions (the image's Python base, the Node of its assets stage, the
+PostgreSQL and Redis service images) live in the Dockerfile because Dependabot
+updates FROM lines and nothing in pyproject.toml: a bump arrives as one
+changed line, which everything else follows.
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ class CacheFacts:
 
 @dataclass(frozen=True)
 class ServiceImages:
-    """Service images: pyproject's names, unless POSTGRES_IMAGE / REDIS_IMAGE override them."""
+    """Service images: the Dockerfile's, unless POSTGRES_IMAGE / REDIS_IMAGE override them."""
 
     postgres: str
     redis: str
@@ -123,17 +128,23 @@ REQUIRED: dict[tuple[str, str], str] = {
     ("tool.pipeline.image", "name"): '"backend"',
     ("tool.pipeline.image", "dockerfile"): '"backend/Dockerfile"',
     ("tool.pipeline.image", "target"): '"runtime"',
-    ("tool.pipeline.image", "python"): '"3.12"',
     ("tool.pipeline.image", "base"): '"python:{python}-slim-bookworm"',
-    ("tool.pipeline.image", "node-image"): '"node:20-bookworm-slim"',
     ("tool.pipeline.cache", "local-dir"): '".cache/buildx"',
     ("tool.pipeline.cache", "gha-scope-prefix"): '"backend"',
-    ("tool.pipeline.services", "postgres-image"): '"postgres:16-bookworm"',
-    ("tool.pipeline.services", "redis-image"): '"redis:7-bookworm"',
 }
+# The Dockerfile's stages that name an image version: stage -> an example image.
+IMAGE_STAGES: dict[str, str] = {
+    "python-image": "python:3.12-slim-bookworm",
+    "node-image": "node:20-bookworm-slim",
+    "postgres-image": "postgres:16-bookworm",
+    "redis-image": "redis:7-bookworm",
+}
+FROM_STAGE = re.compile(
+    r"^FROM\s+(?P<image>[^\s$-][^\s$]*)\s+AS\s+(?P<stage>[\w.-]+)\s*$", re.IGNORECASE | re.MULTILINE
+)
 MINOR_VERSION = re.compile(r"^3\.\d+$")
 DOTTED_MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
-FACTS_FIX = "set each key named above in pyproject.toml, in the form of its example"
+FACTS_FIX = "set each key named above in pyproject.toml (each FROM line in the Dockerfile), in the form of its example"
 
 
 def _lookup(data: dict[str, Any], dotted: str) -> Any:
@@ -147,7 +158,7 @@ def _lookup(data: dict[str, Any], dotted: str) -> Any:
 
 def _shape_problem(table: str, key: str, value: str, root: Path) -> str | None:
     """Why one present string value is unusable (None when it is fine)."""
-    if key in {"max-python", "python"} and not MINOR_VERSION.match(value):
+    if key == "max-python" and not MINOR_VERSION.match(value):
         return "is not a minor version"
     if table == "tool.pipeline.settings" and not DOTTED_MODULE.match(value):
         return "is not a dotted module name"
@@ -161,6 +172,37 @@ def _shape_problem(table: str, key: str, value: str, root: Path) -> str | None:
     if key == "dockerfile" and not (root / value).is_file():
         return f"names no file of {root.name}/"
     return None
+
+
+def dockerfile_images(path: Path) -> dict[str, str]:
+    """{stage: image} of a Dockerfile's literal `FROM image AS stage` lines (those without an ARG)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    return {match["stage"]: match["image"] for match in FROM_STAGE.finditer(text)}
+
+
+def python_of(base_template: str, image: str) -> str | None:
+    """The Python minor version of `image` when it is `base_template` for one (python:3.12-slim-bookworm)."""
+    pattern = re.escape(base_template).replace(re.escape("{python}"), r"(3\.\d+)")
+    match = re.fullmatch(pattern, image)
+    return match.group(1) if match else None
+
+
+def image_problems(template: str, dockerfile: str, images: dict[str, str]) -> list[str]:
+    """Every image stage the Dockerfile lacks, and a Python base that is not `base` for some Python."""
+    problems = [
+        f"{dockerfile} has no `FROM <image> AS {stage}` line (e.g. FROM {example} AS {stage})"
+        for stage, example in IMAGE_STAGES.items()
+        if stage not in images
+    ]
+    if "python-image" in images and python_of(template, images["python-image"]) is None:
+        problems.append(
+            f"{dockerfile}: FROM {images['python-image']} AS python-image is not [tool.pipeline.image] base "
+            f"{template!r} for a Python 3.X (e.g. FROM {IMAGE_STAGES['python-image']} AS python-image)"
+        )
+    return problems
 
 
 def problems_of(data: dict[str, Any], root: Path) -> list[str]:
@@ -202,10 +244,17 @@ def parse(data: dict[str, Any], root: Path, environ: dict[str, str] | None = Non
             versions = supported_pythons(data, table["max-python"])
         except UserError as error:
             problems.append(error.problem)
-    if versions and isinstance(image.get("python"), str) and image["python"] not in versions:
+    images: dict[str, str] = {}
+    python = ""
+    dockerfile, template = image.get("dockerfile"), image.get("base")
+    if isinstance(dockerfile, str) and isinstance(template, str) and (root / dockerfile).is_file():
+        images = dockerfile_images(root / dockerfile)
+        problems += image_problems(template, dockerfile, images)
+        python = python_of(template, images.get("python-image", "")) or ""
+    if versions and python and python not in versions:
         problems.append(
-            f"[tool.pipeline.image] python = {image['python']} is not a supported Python ({', '.join(versions)}); "
-            f'pick one of them (e.g. python = "{versions[-1]}")'
+            f"{image['dockerfile']}: the image's Python {python} (FROM {images['python-image']} AS python-image) "
+            f"is not a supported Python ({', '.join(versions)}); pick one of them or raise max-python"
         )
     if problems:
         raise UserError(
@@ -215,7 +264,6 @@ def parse(data: dict[str, Any], root: Path, environ: dict[str, str] | None = Non
     project = data["project"]
     settings = data["tool"]["pipeline"]["settings"]
     cache_table = data["tool"]["pipeline"]["cache"]
-    services = data["tool"]["pipeline"]["services"]
     return Facts(
         root=root,
         project_name=project["name"],
@@ -229,18 +277,18 @@ def parse(data: dict[str, Any], root: Path, environ: dict[str, str] | None = Non
             name=image["name"],
             dockerfile=root / image["dockerfile"],
             target=image["target"],
-            python=image["python"],
+            python=python,
             base_template=image["base"],
-            node_image=image["node-image"],
+            node_image=images["node-image"],
         ),
         cache=CacheFacts(local_dir=root / cache_table["local-dir"], gha_scope_prefix=cache_table["gha-scope-prefix"]),
         production_dependencies=tuple(project.get("dependencies", [])),
         dev_only_dependencies=tuple(group_requirements(data.get("dependency-groups", {}), "dev")),
         services=ServiceImages(
-            postgres=env.get("POSTGRES_IMAGE") or services["postgres-image"],
-            redis=env.get("REDIS_IMAGE") or services["redis-image"],
-            declared_postgres=services["postgres-image"],
-            declared_redis=services["redis-image"],
+            postgres=env.get("POSTGRES_IMAGE") or images["postgres-image"],
+            redis=env.get("REDIS_IMAGE") or images["redis-image"],
+            declared_postgres=images["postgres-image"],
+            declared_redis=images["redis-image"],
         ),
     )
 

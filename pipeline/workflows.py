@@ -17,11 +17,16 @@ from typing import Any
 
 import yaml
 
+from pipeline import facts
 from pipeline.console import plain_env
 from pipeline.errors import UserError
+from pipeline.facts import ServiceImages
 
 WORKFLOWS_DIR = Path(".github/workflows")
 MATRIX_TAGS = ("tests", "coverage")
+# A tests job's service containers read their images from its matrix (`${{ matrix.postgres-image }}`): the
+# Dockerfile's FROM lines, which Dependabot updates, through the facts; never a copy in the workflow.
+SERVICE_IMAGE_KEYS = {"postgres": "postgres-image", "redis": "redis-image"}
 
 
 def nox_sessions(root: Path, *extra: str) -> list[dict[str, Any]]:
@@ -53,13 +58,23 @@ def all_session_names(root: Path) -> set[str]:
     return names
 
 
-def matrices(sessions: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, str]]]:
-    """{'checks': [...], 'tests': [...], 'coverage': [...]}: GitHub matrix `include` lists."""
+def matrices(
+    sessions: Sequence[Mapping[str, Any]], services: ServiceImages | None = None
+) -> dict[str, list[dict[str, str]]]:
+    """{'checks': [...], 'tests': [...], 'coverage': [...]}: GitHub matrix `include` lists.
+
+    Each tests entry also names the service images (the facts', by default this checkout's).
+    """
+    images = services or facts.load().services
+    service_images = {
+        SERVICE_IMAGE_KEYS["postgres"]: images.declared_postgres,
+        SERVICE_IMAGE_KEYS["redis"]: images.declared_redis,
+    }
     result: dict[str, list[dict[str, str]]] = {"checks": [], **{tag: [] for tag in MATRIX_TAGS}}
     for session in sessions:
         entry = {"session": str(session["session"]), "python": str(session.get("python") or "")}
         tag = next((tag for tag in MATRIX_TAGS if tag in session.get("tags", [])), "checks")
-        result[tag].append(entry)
+        result[tag].append({**entry, **service_images} if tag == "tests" else entry)
     return result
 
 

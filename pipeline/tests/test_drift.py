@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pipeline import images, workflows
+from pipeline import facts, images, workflows
 from pipeline.errors import UserError
+from pipeline.facts import ServiceImages
 from pipeline.tests.conftest import RunNox
 
 CI = ".github/workflows/ci.yml"
@@ -98,11 +100,25 @@ DRIFTS = [
         id="missing-permissions",
     ),
     pytest.param(
-        replace("backend/Dockerfile", "ARG PYTHON_VERSION=3.12", "ARG PYTHON_VERSION=3.10"),
+        replace("backend/Dockerfile", "ARG BASE_IMAGE=python-image", "ARG BASE_IMAGE=python:3.12-slim-bookworm"),
         "backend/Dockerfile",
-        "ARG PYTHON_VERSION",
-        "must be ARG PYTHON_VERSION=3.12",
-        id="dockerfile-python",
+        "ARG BASE_IMAGE",
+        "must be ARG BASE_IMAGE=python-image",
+        id="dockerfile-base-argument",
+    ),
+    pytest.param(
+        replace("backend/Dockerfile", "FROM ${BASE_IMAGE} AS runtime", "FROM python:3.12-slim-bookworm AS runtime"),
+        "backend/Dockerfile",
+        "AS runtime",
+        "FROM python:3.12-slim-bookworm names an image by hand",
+        id="dockerfile-image-by-hand",
+    ),
+    pytest.param(
+        replace(".github/dependabot.yml", 'versions: [">= 3.14"]', 'versions: [">= 3.15"]'),
+        ".github/dependabot.yml",
+        "directory: /backend",
+        "docker updates must ignore python versions '>= 3.14'",
+        id="dependabot-python-bound",
     ),
     pytest.param(
         replace(
@@ -123,11 +139,11 @@ DRIFTS = [
         id="pre-commit-hook",
     ),
     pytest.param(
-        replace(CI, "image: postgres:16-bookworm", "image: postgres:14"),
+        replace(CI, "image: ${{ matrix.postgres-image }}", "image: postgres:16-bookworm"),
         CI,
-        "image: postgres:14",
-        "is not one of [tool.pipeline.services]",
-        id="service-image",
+        "image: postgres:16-bookworm",
+        "service postgres image postgres:16-bookworm: write ${{ matrix.postgres-image }}",
+        id="service-image-by-hand",
     ),
     pytest.param(
         replace(SECURITY, SETUP_PYTHON_313, ""),
@@ -202,11 +218,42 @@ def test_matrices_route_sessions_by_tag() -> None:
         {"session": "coverage", "python": "3.13", "tags": ["coverage"]},
         {"session": "new-gate", "python": None, "tags": []},
     ]
-    assert workflows.matrices(sessions) == {
+    services = ServiceImages("pg:local", "redis:local", "postgres:17-bookworm", "redis:8-bookworm")
+    assert workflows.matrices(sessions, services) == {
         "checks": [{"session": "lint", "python": "3.13"}, {"session": "new-gate", "python": ""}],
-        "tests": [{"session": "tests-3.11", "python": "3.11"}],
+        "tests": [
+            {
+                "session": "tests-3.11",
+                "python": "3.11",
+                "postgres-image": "postgres:17-bookworm",
+                "redis-image": "redis:8-bookworm",
+            }
+        ],
         "coverage": [{"session": "coverage", "python": "3.13"}],
     }
+
+
+# What Dependabot's docker updates write: one FROM line each, nothing else.
+IMAGE_BUMPS = {
+    "FROM python:3.12-slim-bookworm AS python-image": "FROM python:3.13-slim-bookworm AS python-image",
+    "FROM node:20-bookworm-slim AS node-image": "FROM node:22-bookworm-slim AS node-image",
+    "FROM postgres:16-bookworm AS postgres-image": "FROM postgres:17-bookworm AS postgres-image",
+    "FROM redis:7-bookworm AS redis-image": "FROM redis:8-bookworm AS redis-image",
+}
+
+
+def test_an_image_bump_is_one_line_that_everything_follows(project_copy: Path, run_nox: RunNox) -> None:
+    for old, new in IMAGE_BUMPS.items():
+        replace("backend/Dockerfile", old, new)(project_copy)
+    result = run_nox("-s", "workflows")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    bumped = facts.parse(tomllib.loads((project_copy / "pyproject.toml").read_text()), project_copy, environ={})
+    assert (bumped.image.python, bumped.image.base) == ("3.13", "python:3.13-slim-bookworm")
+    assert bumped.image.node_image == "node:22-bookworm-slim"
+    assert images.image_build_args(bumped)["NODE_IMAGE"] == "node:22-bookworm-slim"
+    tests = workflows.matrices([{"session": "tests-3.13", "python": "3.13", "tags": ["tests"]}], bumped.services)
+    assert tests["tests"][0]["postgres-image"] == "postgres:17-bookworm"
+    assert tests["tests"][0]["redis-image"] == "redis:8-bookworm"
 
 
 def test_github_output_lines_are_compact_json() -> None:

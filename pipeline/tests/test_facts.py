@@ -45,7 +45,38 @@ def test_paths_named_in_the_table_exist() -> None:
 def test_service_images_can_be_overridden_by_environment() -> None:
     loaded = facts.parse(pyproject(), facts.ROOT, environ={"POSTGRES_IMAGE": "postgres:15-bookworm"})
     assert loaded.services.postgres == "postgres:15-bookworm"
-    assert loaded.services.redis == pyproject()["tool"]["pipeline"]["services"]["redis-image"]
+    assert loaded.services.redis == facts.dockerfile_images(loaded.image.dockerfile)["redis-image"]
+
+
+def dockerfile_root(tmp_path: Path, old: str = "", new: str = "") -> Path:
+    """A project root holding only backend/ and this checkout's Dockerfile, with `old` replaced by `new`."""
+    (tmp_path / "backend").mkdir()
+    text = (facts.ROOT / "backend" / "Dockerfile").read_text()
+    assert old in text
+    (tmp_path / "backend" / "Dockerfile").write_text(text.replace(old, new, 1))
+    return tmp_path
+
+
+def test_the_image_versions_are_the_dockerfiles_from_lines() -> None:
+    """What Dependabot updates is what the pipeline uses: no second copy in pyproject.toml."""
+    loaded = facts.load()
+    images = facts.dockerfile_images(loaded.image.dockerfile)
+    assert images["python-image"] == loaded.image.base == f"python:{loaded.image.python}-slim-bookworm"
+    assert images["node-image"] == loaded.image.node_image
+    assert images["postgres-image"] == loaded.services.declared_postgres
+    assert images["redis-image"] == loaded.services.declared_redis
+    table = pyproject()["tool"]["pipeline"]
+    assert "services" not in table
+    assert not {"python", "node-image"} & set(table["image"])
+
+
+def test_a_bumped_from_line_moves_the_facts(tmp_path: Path) -> None:
+    root = dockerfile_root(
+        tmp_path, "FROM python:3.12-slim-bookworm AS python-image", "FROM python:3.13-slim-bookworm AS python-image"
+    )
+    loaded = facts.parse(pyproject(), root)
+    assert loaded.image.python == "3.13"
+    assert loaded.image.base == "python:3.13-slim-bookworm"
 
 
 def test_a_missing_table_is_a_user_error() -> None:
@@ -55,11 +86,10 @@ def test_a_missing_table_is_a_user_error() -> None:
         facts.parse(data, facts.ROOT)
 
 
-def test_an_image_python_outside_the_supported_range_is_refused() -> None:
-    data = pyproject()
-    data["tool"]["pipeline"]["image"]["python"] = "3.9"
-    with pytest.raises(UserError, match="not a supported Python"):
-        facts.parse(data, facts.ROOT)
+def test_an_image_python_outside_the_supported_range_is_refused(tmp_path: Path) -> None:
+    root = dockerfile_root(tmp_path, "FROM python:3.12-slim-bookworm", "FROM python:3.9-slim-bookworm")
+    with pytest.raises(UserError, match=r"the image's Python 3\.9 .* is not a supported Python"):
+        facts.parse(pyproject(), root)
 
 
 def test_requires_python_without_lower_bound_is_refused() -> None:
@@ -69,18 +99,23 @@ def test_requires_python_without_lower_bound_is_refused() -> None:
         facts.parse(data, Path())
 
 
-def test_every_problem_of_the_table_is_listed_with_an_example() -> None:
+def test_every_problem_of_the_table_is_listed_with_an_example(tmp_path: Path) -> None:
+    root = dockerfile_root(tmp_path, "FROM redis:7-bookworm AS redis-image\n", "")
     data = pyproject()
     del data["tool"]["pipeline"]["max-python"]
-    data["tool"]["pipeline"]["image"]["node-image"] = ""
-    del data["tool"]["pipeline"]["services"]
+    data["tool"]["pipeline"]["image"]["name"] = ""
+    del data["tool"]["pipeline"]["cache"]
     with pytest.raises(UserError) as caught:
-        facts.parse(data, facts.ROOT)
+        facts.parse(data, root)
     message = str(caught.value)
-    assert "(3 problem(s))" in message
+    assert "(4 problem(s))" in message
     assert '[tool.pipeline] max-python is missing (e.g. max-python = "3.13")' in message
-    assert "[tool.pipeline.image] node-image = '' must be a non-empty string (e.g. node-image = \"node:20" in message
-    assert 'no [tool.pipeline.services] table (e.g. postgres-image = "postgres:16-bookworm"' in message
+    assert "[tool.pipeline.image] name = '' must be a non-empty string (e.g. name = \"backend\")" in message
+    assert 'no [tool.pipeline.cache] table (e.g. local-dir = ".cache/buildx"' in message
+    assert (
+        "backend/Dockerfile has no `FROM <image> AS redis-image` line (e.g. FROM redis:7-bookworm AS redis-image)"
+        in message
+    )
 
 
 def test_a_complete_table_has_no_problems() -> None:
