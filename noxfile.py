@@ -203,6 +203,8 @@ def workflows(session: nox.Session) -> None:
         parser_errors = validate.validate(workflow_files, node=node)
     if parser_errors:
         session.error("GitHub's workflow parser rejects:\n" + "\n".join(map(str, parser_errors)))
+    # What `invoke ci` would run differently from GitHub is refused here, with its file:line.
+    session.run("python", "-m", "pipeline.actions.support", *workflow_files, env={"PYTHONPATH": "."})
     if shutil.which("actionlint"):
         session.run("actionlint", external=True)
         actionlint = "actionlint clean"
