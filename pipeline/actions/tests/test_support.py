@@ -7,6 +7,7 @@ from pathlib import Path
 from pipeline.actions import support
 from pipeline.actions.workflow import load
 from pipeline.facts import ROOT
+from pipeline.tests.conftest import RunNox
 
 WORKFLOW = """\
 name: t
@@ -52,3 +53,25 @@ def test_main_prints_refusals_and_fails(tmp_path: Path) -> None:
     path.write_text(WORKFLOW)
     assert support.main([str(path)]) == 1
     assert support.main([str(ROOT / ".github/workflows/ci.yml")]) == 0
+
+
+def test_nox_workflows_refuses_each_defect_with_its_line(project_copy: Path, run_nox: RunNox) -> None:
+    """The real session on a copy: a context GitHub's parser rejects, then a construct invoke ci
+    does not run, each fails `nox -s workflows` naming its file and line."""
+    ci = project_copy / ".github/workflows/ci.yml"
+    original = ci.read_text()
+    lines = original.splitlines(keepends=True)
+    image_job = next(number for number, line in enumerate(lines) if line.startswith("  image:"))
+    runs_on = next(n for n in range(image_job, len(lines)) if lines[n].strip().startswith("runs-on:"))
+    ci.write_text("".join([*lines[: runs_on + 1], "    container: node:22\n", *lines[runs_on + 1 :]]))
+    refused = run_nox("-s", "workflows")
+    output = refused.stdout + refused.stderr
+    assert refused.returncode != 0, output[-2000:]
+    assert f"ci.yml:{runs_on + 2}: `jobs.image.container` is not something invoke ci runs as GitHub does" in output
+    env_line = next(n for n in range(image_job, len(lines)) if lines[n].strip().startswith("timeout-minutes:"))
+    broken = [*lines[:env_line], "    env:\n", "      WHERE: ${{ steps.x.outputs.y }}\n", *lines[env_line:]]
+    ci.write_text("".join(broken))
+    rejected = run_nox("-s", "workflows")
+    output = rejected.stdout + rejected.stderr
+    assert rejected.returncode != 0, output[-2000:]
+    assert f"ci.yml:{env_line + 2}" in output and "Unrecognized named-value: 'steps'" in output
