@@ -74,4 +74,5 @@ def test_nox_workflows_refuses_each_defect_with_its_line(project_copy: Path, run
     rejected = run_nox("-s", "workflows")
     output = rejected.stdout + rejected.stderr
     assert rejected.returncode != 0, output[-2000:]
-    assert f"ci.yml:{env_line + 2}" in output and "Unrecognized named-value: 'steps'" in output
+    assert f"ci.yml:{env_line + 2}" in output
+    assert "Unrecognized named-value: 'steps'" in output
