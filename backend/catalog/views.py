@@ -1,13 +1,9 @@
-"""JSON endpoints: readiness and the items API. Liveness is `catalog.middleware`."""
+"""The catalog's pages and JSON API: the API's documentation and the items."""
 
 from __future__ import annotations
 
 import json
-import uuid
 
-from django.conf import settings
-from django.core.cache import cache
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import csrf_exempt
@@ -19,47 +15,6 @@ from catalog.models import Item
 MAX_PAGE_SIZE = 100
 
 
-def check_database() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
-
-
-def check_cache() -> None:
-    key = f"readyz:{uuid.uuid4().hex}"
-    cache.set(key, "1", timeout=5)
-    if cache.get(key) != "1":
-        raise RuntimeError("value written to the cache could not be read back")
-    cache.delete(key)
-
-
-READINESS_PROBES = {"database": check_database, "cache": check_cache}
-
-
-def readiness_checks() -> dict[str, str]:
-    """{dependency: "ok" | "error: <kind>"} for every dependency the service needs."""
-    checks: dict[str, str] = {}
-    for name in settings.READINESS_CHECKS:
-        try:
-            READINESS_PROBES[name]()
-        except Exception as error:  # noqa: BLE001 (any failure means "not ready")
-            checks[name] = f"error: {type(error).__name__}"
-        else:
-            checks[name] = "ok"
-    return checks
-
-
-@require_GET
-def readyz(request: HttpRequest) -> JsonResponse:
-    """200 when every dependency answers, else 503 naming the ones that did not."""
-    checks = readiness_checks()
-    failed = sorted(name for name, result in checks.items() if result != "ok")
-    body: dict[str, object] = {"status": "ready" if not failed else "unavailable", "checks": checks}
-    if failed:
-        body["failed"] = failed
-    return JsonResponse(body, status=503 if failed else 200)
-
-
 API_ENDPOINTS = [
     {"method": "GET", "path": "/api/items/?limit=N", "description": "List items by name (at most 100)."},
     {"method": "POST", "path": "/api/items/", "description": "Create an item: name, price_cents, quantity."},
@@ -67,14 +22,6 @@ API_ENDPOINTS = [
     {"method": "GET", "path": "/readyz", "description": "Readiness: database and cache; 503 names what failed."},
     {"method": "GET", "path": "/healthz", "description": "Liveness: no database or cache access."},
 ]
-
-
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    """The landing page: the readiness checks, rendered."""
-    checks = readiness_checks()
-    item_count = Item.objects.count() if checks.get("database") == "ok" else 0
-    return render(request, "catalog/home.html", {"checks": checks, "item_count": item_count})
 
 
 @require_GET

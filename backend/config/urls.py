@@ -1,16 +1,19 @@
 """URL configuration. The debug toolbar is mounted only when its app is installed."""
 
-from catalog import views
+from catalog import views as catalog
 from django.apps import apps
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
+from ops import views as ops
+
+from config import views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
-    path("readyz", views.readyz, name="readyz"),
-    path("api/", views.api_docs, name="api-docs"),
-    path("api/items/", views.item_collection, name="item-collection"),
-    path("api/items/<int:item_id>/", views.item_detail, name="item-detail"),
+    path("readyz", ops.readyz, name="readyz"),
+    path("api/", catalog.api_docs, name="api-docs"),
+    path("api/items/", catalog.item_collection, name="item-collection"),
+    path("api/items/<int:item_id>/", catalog.item_detail, name="item-detail"),
     path("admin/", admin.site.urls),
 ]
 

@@ -7,8 +7,7 @@ from typing import Any
 
 import dj_database_url
 import django_stubs_ext
-
-from config import env
+from ops import env
 
 django_stubs_ext.monkeypatch()
 
@@ -26,11 +25,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ops",
     "catalog",
 ]
 
 MIDDLEWARE = [
-    "catalog.middleware.LivenessMiddleware",
+    "ops.middleware.LivenessMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -17,7 +17,8 @@ else:
     # Loaded before base reads the environment; real variables win over .env.
     load_dotenv(Path(__file__).resolve().parents[3] / ".env")
 
-from config import env
+from ops import env
+
 from config.settings.base import *  # noqa: F403
 from config.settings.base import INSTALLED_APPS, MIDDLEWARE
 

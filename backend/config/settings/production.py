@@ -6,7 +6,8 @@ every problem at once); the entrypoint runs that check before serving.
 
 from __future__ import annotations
 
-from config.production_config import read_production_config
+from ops.production_config import read_production_config
+
 from config.settings.base import *  # noqa: F403
 from config.settings.base import cache_from_env
 

@@ -5,7 +5,7 @@ from django.db.utils import OperationalError
 from django.test import Client
 from django.test.utils import override_settings
 
-from catalog import views
+from ops import views
 
 
 @pytest.mark.django_db

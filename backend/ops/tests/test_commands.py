@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.management.commands.wait_for_db import backoff_delays
+from ops.management.commands.wait_for_db import backoff_delays
 
 BACKEND_DIR = Path(__file__).resolve().parents[2]
 PRODUCTION_VARIABLES = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.production_config import read_production_config
 from django.core.management.base import BaseCommand, CommandError
+
+from ops.production_config import read_production_config
 
 
 class Command(BaseCommand):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import dj_database_url
 
-from config import env
+from ops import env
 
 MIN_SECRET_KEY_LENGTH = 50
 MIN_SECRET_KEY_UNIQUE_CHARACTERS = 5
