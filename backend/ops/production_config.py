@@ -26,7 +26,6 @@ class ProductionConfig:
     allowed_hosts: list[str] = field(default_factory=list)
     csrf_trusted_origins: list[str] = field(default_factory=list)
     database_url: str = ""
-    redis_url: str = ""
     ssl_redirect: bool = True
     hsts_seconds: int = 31_536_000
     behind_tls_proxy: bool = True
@@ -102,7 +101,6 @@ def read_production_config(
         allowed_hosts=allowed_hosts,
         csrf_trusted_origins=csrf_trusted_origins,
         database_url=database_url,
-        redis_url=redis_url,
         ssl_redirect=ssl_redirect,
         hsts_seconds=hsts_seconds,
         behind_tls_proxy=behind_tls_proxy,

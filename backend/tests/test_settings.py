@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -33,7 +34,7 @@ BLOCK_DEV_PACKAGES = textwrap.dedent(
 )
 
 
-def run_production(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_production(tmp_path: Path, *args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     production_env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
@@ -42,6 +43,7 @@ def run_production(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[st
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
         "PYTHONPATH": str(BACKEND_DIR),
+        **(extra or {}),
     }
     return subprocess.run(
         [sys.executable, "-c", BLOCK_DEV_PACKAGES, *args],
@@ -74,6 +76,29 @@ def test_production_url_conf_and_deploy_check_without_dev_packages(tmp_path: Pat
     result = run_production(tmp_path, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr
     assert "debug" not in result.stdout.lower()
+
+
+PRINT_CACHE_AND_LOGGING = (
+    "import json; from django.conf import settings; "
+    "print(json.dumps({'cache': settings.CACHES['default'], 'logging': settings.LOGGING}))"
+)
+
+
+@pytest.mark.parametrize(("level", "expected"), [("warning", "WARNING"), ("loud", "INFO")])
+def test_production_takes_cache_and_logging_from_base(tmp_path: Path, level: str, expected: str) -> None:
+    """One CACHES and one LOGGING, in base; production adjusts only the log level, to its validated value."""
+    from config.settings import base
+
+    extra = {"REDIS_URL": "redis://cache.internal:6379/1", "DJANGO_LOG_LEVEL": level}
+    result = run_production(tmp_path, "shell", "-c", PRINT_CACHE_AND_LOGGING, extra=extra)
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout.strip().splitlines()[-1])
+    assert printed["cache"] == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://cache.internal:6379/1",
+    }
+    assert printed["logging"]["root"]["level"] == expected
+    assert {**printed["logging"], "root": None} == {**json.loads(json.dumps(base.LOGGING)), "root": None}
 
 
 def test_the_blocker_really_blocks(tmp_path: Path) -> None:

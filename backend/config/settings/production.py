@@ -9,7 +9,7 @@ from __future__ import annotations
 from ops.production_config import read_production_config
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import cache_from_env
+from config.settings.base import LOGGING
 
 PRODUCTION, PRODUCTION_PROBLEMS = read_production_config()
 
@@ -23,7 +23,7 @@ if PRODUCTION.database_url and not any("DATABASE_URL" in problem for problem in 
     DATABASES = {"default": dict(dj_database_url.parse(PRODUCTION.database_url, conn_max_age=60))}
 else:
     DATABASES = {}
-CACHES = {"default": cache_from_env()}
+# CACHES: base's, from REDIS_URL (which check_config validates).
 
 SECURE_SSL_REDIRECT = PRODUCTION.ssl_redirect
 # Probes come over plain HTTP from inside the container or the orchestrator.
@@ -43,10 +43,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": PRODUCTION.log_level},
-}
+# Base's logging, at the validated level (an unknown DJANGO_LOG_LEVEL is reported by check_config, not fatal here).
+LOGGING = {**LOGGING, "root": {**LOGGING["root"], "level": PRODUCTION.log_level}}
