@@ -197,9 +197,10 @@ def workflows(session: nox.Session) -> None:
     session.run("check-jsonschema", "--builtin-schema", "vendor.dependabot", ".github/dependabot.yml")
     with user_errors(session):  # GitHub's own workflow parser (Node 20+), pinned in pipeline/actions/node/
         node = validate.find_node()
-        if not validate.installed_matches_lock():
-            with session.chdir(validate.NODE_DIR):
-                session.run(*validate.NPM_CI, external=True)
+        with sessions.exclusive("github-actions-node"):
+            if not validate.installed_matches_lock():
+                with session.chdir(validate.NODE_DIR):
+                    session.run(*validate.NPM_CI, external=True)
         parser_errors = validate.validate(workflow_files, node=node)
     if parser_errors:
         session.error("GitHub's workflow parser rejects:\n" + "\n".join(map(str, parser_errors)))
@@ -263,8 +264,10 @@ def coverage(session: nox.Session) -> None:
 @nox.session(python=False, allow_parallel=True)
 def assets(session: nox.Session) -> None:
     """Tailwind CSS for the templates (npm ci, minified); fails when the build produces nothing."""
-    with session.chdir("frontend"):
-        run_downloading(session, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
+    # `build` runs this session too; under `invoke ci` both jobs share this checkout.
+    with sessions.exclusive("frontend"), session.chdir("frontend"):
+        if not validate.installed_matches_lock(Path()):
+            run_downloading(session, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
         session.run("npm", "run", "--silent", "build", external=True)
     with user_errors(session):
         css = sessions.check_built_css(Path("frontend/dist/app.css"))

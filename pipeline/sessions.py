@@ -6,9 +6,11 @@ and this logic has tests of its own.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from pipeline.errors import UserError
@@ -50,10 +52,20 @@ def uv_export_args(groups: Iterable[str], *, production: bool, output: Path) -> 
     return [*args, "--output-file", str(output)]
 
 
+SETTINGS_ENV_PREFIX = "PIPELINE_SETTINGS_"
+
+
 def django_env(facts: Facts, settings: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment for running Django with one of the single-source settings modules."""
-    module = facts.settings.as_dict()[settings]
-    env = {"DJANGO_SETTINGS_MODULE": module, "PYTHONPATH": str(facts.backend_dir)}
+    """Environment for running Django with one of the single-source settings modules.
+
+    The environment is the one road of the settings module's name: DJANGO_SETTINGS_MODULE
+    is the module `settings` names in [tool.pipeline.settings], and PIPELINE_SETTINGS_<ROLE>
+    carries every role's module, for the backend's tests that start Django with another one
+    (production, say) and must not read pyproject.toml themselves.
+    """
+    modules = facts.settings.as_dict()
+    env = {"DJANGO_SETTINGS_MODULE": modules[settings], "PYTHONPATH": str(facts.backend_dir)}
+    env.update({f"{SETTINGS_ENV_PREFIX}{role.upper()}": module for role, module in modules.items()})
     env.update(extra or {})
     return env
 
@@ -94,3 +106,17 @@ def check_manifest_has(manifest: Path, name: str) -> None:
         raise UserError(
             f"collectstatic did not collect {name}, which the templates use", "build the assets first: nox -s assets"
         )
+
+
+@contextlib.contextmanager
+def exclusive(name: str, root: Path = Path()) -> Iterator[None]:
+    """One holder at a time across processes: sessions that share a folder of this checkout
+    (jobs side by side under `invoke ci`, `nox -j auto`) take turns instead of racing."""
+    lock = root / ".cache" / "locks" / f"{name}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

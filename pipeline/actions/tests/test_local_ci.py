@@ -185,6 +185,16 @@ def test_dry_run_plans_every_job_and_step(project_copy: Path) -> None:
     assert "report-failure: does not run (if: failure() && github.event_name == 'push'" in pull.stdout
 
 
+def labelled() -> set[tuple[str, str]]:
+    """The containers and networks invoke ci runs label, as (kind, id)."""
+    found: set[tuple[str, str]] = set()
+    for kind, listing in (("container", ["ps", "--all"]), ("network", ["network", "ls"])):
+        command = ["docker", *listing, "--quiet", "--filter", "label=pipeline.local-ci"]
+        ids = subprocess.run(command, capture_output=True, text=True, check=False).stdout.split()
+        found.update((kind, identifier) for identifier in ids)
+    return found
+
+
 @pytest.mark.usefixtures("docker_engine")
 def test_ctrl_c_stops_the_run_and_its_service_containers_within_10_seconds(project_copy: Path) -> None:
     workflow = write_workflow(
@@ -207,6 +217,7 @@ def test_ctrl_c_stops_the_run_and_its_service_containers_within_10_seconds(proje
         """,
     )
     share_tools(project_copy)
+    before = labelled()
     process = subprocess.Popen(
         [sys.executable, "-m", "invoke", "ci", "--workflow", workflow],
         cwd=project_copy,
@@ -223,26 +234,13 @@ def test_ctrl_c_stops_the_run_and_its_service_containers_within_10_seconds(proje
             break
         time.sleep(0.5)
     assert "database at" in log.read_text(), f"the step never started: {log.read_text()}"
-    label = subprocess.run(
-        ["docker", "ps", "--all", "--quiet", "--filter", "label=pipeline.local-ci"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
-    assert label, "the service container should be running"
+    assert any(kind == "container" for kind, _ in labelled() - before), "the service container should be running"
     interrupted = time.monotonic()
     os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
     output, _ = process.communicate(timeout=30)
     assert time.monotonic() - interrupted < 10, output
     assert process.returncode == 130, output
-    for kind in (["ps", "--all"], ["network", "ls"]):
-        left = subprocess.run(
-            ["docker", *kind, "--quiet", "--filter", "label=pipeline.local-ci"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.split()
-        assert left == [], f"docker {' '.join(kind)} still shows {left}"
+    assert labelled() - before == set(), "the run's containers or networks are left behind"
 
 
 OLD_SECURITY_WORKFLOW = "616d44c"  # the commit before security.yml's jobs got setup-python
