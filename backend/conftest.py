@@ -1,26 +1,35 @@
-"""Point pytest-django at the testing settings module named in pyproject.toml.
+"""The backend's tests run with the settings module nox passes in the environment.
 
-nox already sets DJANGO_SETTINGS_MODULE from the same table; this makes a bare
-`pytest` (in an IDE, say) use the same module instead of a second spelling.
+`nox -s tests-3.X` sets DJANGO_SETTINGS_MODULE (the `testing` module) and
+PIPELINE_SETTINGS_<ROLE> (every module of [tool.pipeline.settings] in
+pyproject.toml) through `pipeline.sessions.django_env`; the tests read those
+and never spell or look up a module name themselves.
 """
 
 from __future__ import annotations
 
 import os
-import tomllib
-from pathlib import Path
 
+import pytest
 from django.conf import settings
 
-PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+FIX = (
+    "run the tests through nox (python3 bootstrap.py nox -s tests-3.12 -- ARGS), which sets it from "
+    "[tool.pipeline.settings] in pyproject.toml; or export it yourself, from that table"
+)
 
 
-def testing_settings_module() -> str:
-    with PYPROJECT.open("rb") as handle:
-        return str(tomllib.load(handle)["tool"]["pipeline"]["settings"]["testing"])
+def settings_module(role: str) -> str:
+    """The settings module of `role` (development, testing, production), as nox passes it."""
+    variable = f"PIPELINE_SETTINGS_{role.upper()}"
+    module = os.environ.get(variable, "").strip()
+    if not module:
+        pytest.fail(f"{variable} is not set. Fix: {FIX}.", pytrace=False)
+    return module
 
 
 def pytest_configure() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", testing_settings_module())
+    if not os.environ.get("DJANGO_SETTINGS_MODULE", "").strip():
+        raise pytest.UsageError(f"DJANGO_SETTINGS_MODULE is not set. Fix: {FIX}.")
     # pytest-django finishes setting Django up only once the settings are loaded.
     settings.INSTALLED_APPS  # noqa: B018 (the access itself is the point)

@@ -7,6 +7,7 @@ exits 1 when there is any (run by `nox -s workflows`).
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -25,7 +26,6 @@ from pipeline.facts import IMAGE_STAGES, Facts, load
 PINNED_USES = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"@[0-9a-f]{40}\s+#\s*v?\d")
 RUN_LINE = re.compile(r"^python3 bootstrap\.py (?:nox -s (?P<session>\S+)|invoke (?P<task>[\w-]+))(?: .*)?$")
-SETTINGS_MODULE = re.compile(r"\bconfig\.settings\.[A-Za-z_]\w*")
 MATRIX_SESSION = '"$SESSION"'
 SETUP_ONLY_ACTIONS = ("actions/", "astral-sh/", "docker/", "crazy-max/", "github/", "aquasecurity/")
 MATRIX_PYTHON = "${{ matrix.python }}"
@@ -65,16 +65,31 @@ class Source:
         return Finding(self.relative, self.line_of(needle, after), message)
 
 
-def settings_findings(facts: Facts, source: Source) -> Iterator[Finding]:
+SETTINGS_ROAD = (
+    "the name travels only as DJANGO_SETTINGS_MODULE, which nox and invoke set from [tool.pipeline.settings]"
+)
+
+
+def settings_pattern(facts: Facts) -> re.Pattern[str]:
+    """A settings module name: a module of the facts' settings package(s), whatever the project calls them."""
+    packages = "|".join(re.escape(package) for package in facts.settings.packages)
+    return re.compile(rf"(?<![\w.])(?:{packages})\.[A-Za-z_]\w*")
+
+
+def settings_findings(facts: Facts, source: Source, *, by_hand: bool = True) -> Iterator[Finding]:
+    """Every settings module a file names must be a fact with a file; with by_hand=False, naming one is refused."""
     known = set(facts.settings.as_dict().values())
+    pattern = settings_pattern(facts)
     for number, line in enumerate(source.lines, start=1):
-        for module in SETTINGS_MODULE.findall(line):
+        for module in pattern.findall(line):
             if module not in known:
                 yield Finding(
                     source.relative,
                     number,
                     f"settings module {module} is not one of [tool.pipeline.settings] ({', '.join(sorted(known))})",
                 )
+            elif not by_hand:
+                yield Finding(source.relative, number, f"settings module {module} written by hand: {SETTINGS_ROAD}")
             elif not (facts.backend_dir / (module.replace(".", "/") + ".py")).is_file():
                 yield Finding(
                     source.relative, number, f"settings module {module} has no file in {facts.backend_dir.name}/"
@@ -334,7 +349,23 @@ def dockerfile_findings(facts: Facts, root: Path) -> Iterator[Finding]:
             for path in text.split()[1:-1]:
                 if not path.startswith("--") and not (root / path).exists():
                     yield Finding(relative, number, f"COPY source {path} does not exist")
-    yield from settings_findings(facts, source)
+    yield from dockerfile_settings_findings(source)
+    yield from settings_findings(facts, source, by_hand=False)
+
+
+def dockerfile_settings_findings(source: Source) -> Iterator[Finding]:
+    """The image's DJANGO_SETTINGS_MODULE is the build argument invoke passes from the facts, with no default."""
+    argument = "ARG DJANGO_SETTINGS_MODULE"
+    assignment = "DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE}"
+    if not any(line.strip() == argument for line in source.lines):
+        yield source.finding(
+            "DJANGO_SETTINGS_MODULE", f"the runtime stage needs `{argument}` (no default: invoke passes it)"
+        )
+    if assignment not in source.text:
+        yield source.finding("ENV", f"the runtime stage needs `ENV {assignment}` ({SETTINGS_ROAD})")
+    for number, line in enumerate(source.lines, start=1):
+        if line.strip().startswith(f"{argument}="):
+            yield Finding(source.relative, number, f"`{line.strip()}` has a default: {SETTINGS_ROAD}")
 
 
 def compose_findings(facts: Facts, root: Path) -> Iterator[Finding]:
@@ -357,20 +388,27 @@ def compose_findings(facts: Facts, root: Path) -> Iterator[Finding]:
                 host = str(volume).split(":", 1)[0]
                 if host.startswith(".") and not (path.parent / host).exists():
                     yield source.finding(str(volume), f"service {name} mounts {host}, which does not exist")
-        yield from settings_findings(facts, source)
+        yield from settings_findings(facts, source, by_hand=False)
 
 
-def entry_point_findings(facts: Facts, root: Path) -> Iterator[Finding]:
-    expected = {
-        "backend/manage.py": facts.settings.development,
-        "backend/config/wsgi.py": facts.settings.production,
-        "backend/config/asgi.py": facts.settings.production,
-    }
-    for relative, module in expected.items():
-        source = Source(root, relative)
-        if f'"DJANGO_SETTINGS_MODULE", "{module}"' not in source.text:
-            yield source.finding("DJANGO_SETTINGS_MODULE", f"the default settings module must be {module}")
-        yield from settings_findings(facts, source)
+def backend_python_findings(facts: Facts, root: Path) -> Iterator[Finding]:
+    """No Python file of the backend names a settings module in a string (a default, a test's module, a
+    docstring): Django gets it from DJANGO_SETTINGS_MODULE, the tests from the environment nox sets."""
+    pattern = settings_pattern(facts)
+    for path in sorted(facts.backend_dir.rglob("*.py")):
+        relative = str(path.relative_to(root))
+        if "/migrations/" in relative or "node_modules" in relative:
+            continue
+        text = path.read_text(encoding="utf-8")
+        try:
+            tree = ast.parse(text, filename=relative)
+        except SyntaxError as error:
+            yield Finding(relative, error.lineno or 1, f"cannot be parsed ({error.msg})")
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                for module in pattern.findall(node.value):
+                    yield Finding(relative, node.lineno, f"settings module {module} written by hand: {SETTINGS_ROAD}")
 
 
 def dependabot_findings(facts: Facts, root: Path) -> Iterator[Finding]:
@@ -461,10 +499,10 @@ def find_all(root: Path) -> list[Finding]:
             session_pythons=session_pythons,
             uv_version=uv_version,
         )
-        findings += settings_findings(facts, source)
+        findings += settings_findings(facts, source, by_hand=False)
     findings += dockerfile_findings(facts, root)
     findings += compose_findings(facts, root)
-    findings += entry_point_findings(facts, root)
+    findings += backend_python_findings(facts, root)
     findings += dependabot_findings(facts, root)
     findings += pre_commit_findings(root, sessions, tasks)
     findings += stale_lock_findings(root)

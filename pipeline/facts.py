@@ -36,6 +36,11 @@ class SettingsModules:
     def as_dict(self) -> dict[str, str]:
         return {"development": self.development, "testing": self.testing, "production": self.production}
 
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """The packages that hold the settings modules (`config.settings`), whatever the project calls them."""
+        return tuple(sorted({module.rpartition(".")[0] for module in self.as_dict().values()}))
+
 
 @dataclass(frozen=True)
 class ImageFacts:

@@ -1,10 +1,8 @@
-"""ASGI entry point, for servers that speak ASGI."""
+"""ASGI entry point, for servers that speak ASGI.
 
-import os
+DJANGO_SETTINGS_MODULE comes from the environment, as for `config.wsgi`.
+"""
 
 from django.core.asgi import get_asgi_application
-
-# Must equal [tool.pipeline.settings].production (checked by `nox -s drift`).
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 application = get_asgi_application()

@@ -1,10 +1,9 @@
-"""WSGI entry point used by gunicorn in the production image."""
+"""WSGI entry point used by gunicorn in the production image.
 
-import os
+DJANGO_SETTINGS_MODULE comes from the environment: the image sets it from its
+build argument, which `invoke build-image` passes from [tool.pipeline.settings].
+"""
 
 from django.core.wsgi import get_wsgi_application
-
-# Must equal [tool.pipeline.settings].production (checked by `nox -s drift`).
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 application = get_wsgi_application()

@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import settings_module
 
 BACKEND_DIR = Path(__file__).resolve().parents[1]
 
@@ -37,7 +38,7 @@ BLOCK_DEV_PACKAGES = textwrap.dedent(
 def run_production(tmp_path: Path, *args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     production_env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SETTINGS_MODULE": settings_module("production"),
         "DJANGO_SECRET_KEY": "throwaway-" + "k3y-" * 15,
         "DJANGO_ALLOWED_HOSTS": "localhost",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
@@ -54,16 +55,6 @@ def run_production(tmp_path: Path, *args: str, extra: dict[str, str] | None = No
         timeout=120,
         check=False,
     )
-
-
-@pytest.fixture(scope="module")
-def production_settings_module() -> str:
-    import tomllib
-
-    from conftest import PYPROJECT  # the single source, as nox reads it
-
-    with PYPROJECT.open("rb") as handle:
-        return str(tomllib.load(handle)["tool"]["pipeline"]["settings"]["production"])
 
 
 def test_production_collectstatic_never_imports_dev_packages(tmp_path: Path) -> None:
@@ -109,7 +100,7 @@ def test_the_blocker_really_blocks(tmp_path: Path) -> None:
 
 def test_development_settings_enable_the_toolbar_only_when_importable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DJANGO_DEBUG_TOOLBAR", "true")
-    development = importlib.import_module("config.settings.development")
+    development = importlib.import_module(settings_module("development"))
     importable = importlib.util.find_spec("debug_toolbar") is not None
     assert development.DEBUG_TOOLBAR_ENABLED is importable
     assert ("debug_toolbar" in development.INSTALLED_APPS) is importable
@@ -117,8 +108,15 @@ def test_development_settings_enable_the_toolbar_only_when_importable(monkeypatc
     assert importlib.reload(development).DEBUG_TOOLBAR_ENABLED is False
 
 
-def test_settings_module_names_match_the_files(production_settings_module: str) -> None:
-    assert importlib.util.find_spec(production_settings_module) is not None
+@pytest.mark.parametrize("role", ["development", "testing", "production"])
+def test_settings_module_names_match_the_files(role: str) -> None:
+    assert importlib.util.find_spec(settings_module(role)) is not None
+
+
+def test_the_tests_run_with_the_testing_module_nox_passes() -> None:
+    from django.conf import settings
+
+    assert settings.SETTINGS_MODULE == os.environ["DJANGO_SETTINGS_MODULE"] == settings_module("testing")
 
 
 def test_wsgi_and_asgi_entry_points_build_an_application() -> None:
@@ -127,3 +125,38 @@ def test_wsgi_and_asgi_entry_points_build_an_application() -> None:
 
     assert isinstance(importlib.import_module("config.wsgi").application, WSGIHandler)
     assert isinstance(importlib.import_module("config.asgi").application, ASGIHandler)
+
+
+def without_settings_module() -> dict[str, str]:
+    return {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
+
+
+def test_manage_py_without_a_settings_module_says_how_to_set_it() -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BACKEND_DIR,
+        env=without_settings_module(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "DJANGO_SETTINGS_MODULE is not set" in result.stderr
+    assert "[tool.pipeline.settings]" in result.stderr
+
+
+def test_pytest_without_a_settings_module_says_how_to_set_it() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(BACKEND_DIR / "tests" / "test_layers.py")],
+        cwd=BACKEND_DIR.parent,
+        env=without_settings_module(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
+    assert "DJANGO_SETTINGS_MODULE is not set. Fix: run the tests through nox" in result.stderr

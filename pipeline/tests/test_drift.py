@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -9,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from pipeline import facts, images, workflows
+from pipeline import drift, facts, images, workflows
 from pipeline.errors import UserError
-from pipeline.facts import ServiceImages
+from pipeline.facts import ServiceImages, SettingsModules
 from pipeline.tests.conftest import RunNox
 
 CI = ".github/workflows/ci.yml"
@@ -160,6 +161,18 @@ DRIFTS = [
         id="python-version-list-incomplete",
     ),
     pytest.param(
+        replace(
+            "backend/config/wsgi.py",
+            "from django.core.wsgi import get_wsgi_application\n",
+            "import os\n\nfrom django.core.wsgi import get_wsgi_application\n\n"
+            'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")\n',
+        ),
+        "backend/config/wsgi.py",
+        '"config.settings.production"',
+        "settings module config.settings.production written by hand: the name travels only as DJANGO_SETTINGS_MODULE",
+        id="settings-default-in-backend-code",
+    ),
+    pytest.param(
         replace(CI, "uses: ./.github/workflows/deploy.yml", "uses: $/.github/workflows/deploy.yml"),
         CI,
         "uses: $/.github/workflows/deploy.yml",
@@ -288,3 +301,78 @@ def test_promotion_pins_a_digest() -> None:
     ]
     with pytest.raises(UserError, match="not pinned to a digest"):
         images.promote_command("ghcr.io/o/backend:latest", "production")
+
+
+# --- the settings module's one road ---------------------------------------------------
+
+
+def source_with(tmp_path: Path, relative: str, text: str) -> drift.Source:
+    (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / relative).write_text(text)
+    return drift.Source(tmp_path, relative)
+
+
+def renamed_facts(tmp_path: Path) -> facts.Facts:
+    """The facts of a project whose settings package is `orders_service.conf` (its modules exist)."""
+    backend = tmp_path / "backend"
+    for name in ("dev", "test", "prod"):
+        source_with(tmp_path, f"backend/orders_service/conf/{name}.py", "")
+    return dataclasses.replace(
+        facts.load(),
+        backend_dir=backend,
+        settings=SettingsModules("orders_service.conf.dev", "orders_service.conf.test", "orders_service.conf.prod"),
+    )
+
+
+def messages(findings: Any) -> list[str]:
+    return [f"{finding.line}: {finding.message}" for finding in findings]
+
+
+def test_the_settings_rule_follows_a_renamed_settings_package(tmp_path: Path) -> None:
+    renamed = renamed_facts(tmp_path)
+    assert renamed.settings.packages == ("orders_service.conf",)
+    readme = source_with(tmp_path, "README.md", "use orders_service.conf.prod\nor orders_service.conf.staging\n")
+    assert messages(drift.settings_findings(renamed, readme)) == [
+        "2: settings module orders_service.conf.staging is not one of [tool.pipeline.settings] "
+        "(orders_service.conf.dev, orders_service.conf.prod, orders_service.conf.test)"
+    ]
+    compose = source_with(tmp_path, "compose/x.yaml", "DJANGO_SETTINGS_MODULE: orders_service.conf.prod\n")
+    assert messages(drift.settings_findings(renamed, compose, by_hand=False)) == [
+        f"1: settings module orders_service.conf.prod written by hand: {drift.SETTINGS_ROAD}"
+    ]
+
+
+def test_the_settings_pattern_matches_only_the_facts_package() -> None:
+    pattern = drift.settings_pattern(facts.load())
+    assert pattern.findall("config.settings.production, myconfig.settings.x, a.config.settings.y") == [
+        "config.settings.production"
+    ]
+
+
+def test_backend_python_may_not_name_a_settings_module(tmp_path: Path) -> None:
+    renamed = renamed_facts(tmp_path)
+    source_with(tmp_path, "backend/orders_service/conf/dev.py", "from orders_service.conf.base import *\n")
+    source_with(tmp_path, "backend/manage.py", 'import os\nos.environ.setdefault("X", "orders_service.conf.dev")\n')
+    source_with(tmp_path, "backend/orders/migrations/0001.py", 'X = "orders_service.conf.dev"\n')
+    found = [str(finding) for finding in drift.backend_python_findings(renamed, tmp_path)]
+    assert found == [
+        f"backend/manage.py:2: settings module orders_service.conf.dev written by hand: {drift.SETTINGS_ROAD}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("ARG DJANGO_SETTINGS_MODULE\n", "ARG DJANGO_SETTINGS_MODULE=x.y\n", "has a default"),
+        ("ARG DJANGO_SETTINGS_MODULE\n", "\n", "the runtime stage needs `ARG DJANGO_SETTINGS_MODULE`"),
+        ("=${DJANGO_SETTINGS_MODULE}", "=x.y", "the runtime stage needs `ENV"),
+    ],
+)
+def test_the_image_takes_the_settings_module_from_its_build_argument(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    dockerfile = (facts.load().image.dockerfile).read_text()
+    assert old in dockerfile
+    assert messages(drift.dockerfile_settings_findings(source_with(tmp_path, "Dockerfile", dockerfile))) == []
+    broken = source_with(tmp_path, "Dockerfile", dockerfile.replace(old, new, 1))
+    assert any(message in found for found in messages(drift.dockerfile_settings_findings(broken)))

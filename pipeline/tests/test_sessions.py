@@ -32,6 +32,9 @@ def test_django_env_uses_the_single_source() -> None:
     assert env["DJANGO_SETTINGS_MODULE"] == facts.settings.testing
     assert env["PYTHONPATH"] == str(facts.backend_dir)
     assert env["EXTRA"] == "1"
+    assert env["PIPELINE_SETTINGS_PRODUCTION"] == facts.settings.production
+    assert env["PIPELINE_SETTINGS_DEVELOPMENT"] == facts.settings.development
+    assert env["PIPELINE_SETTINGS_TESTING"] == facts.settings.testing
 
 
 def test_coverage_files_are_per_session() -> None:
