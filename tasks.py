@@ -178,7 +178,7 @@ def ci(
         finally:
             session.close()
         if not local_ci.report(outcomes, wall, session.workflow.relative):
-            failed = [key for key, outcome in outcomes.items() if outcome.result.value in {"failure", "cancelled"}]
+            failed = [key for key, outcome in outcomes.items() if outcome.fails_the_run]
             raise UserError(f"CI failed here: {', '.join(failed)} (logs in .cache/ci-logs/)", "fix those jobs")
         console.success(f"ci: every job of {session.workflow.relative} that runs here passed")
 

@@ -73,7 +73,8 @@ def summary_rows(outcomes: Mapping[str, Outcome]) -> list[list[str]]:
         [
             key,
             outcome.result.value
-            + (f" ({outcome.note})" if outcome.note and outcome.result is not Result.SUCCESS else ""),
+            + (f" ({outcome.note})" if outcome.note and outcome.result is not Result.SUCCESS else "")
+            + (" [continue-on-error: the run passes]" if outcome.tolerated else ""),
             f"{outcome.seconds:.1f}s" if outcome.seconds else "-",
         ]
         for key, outcome in outcomes.items()
@@ -98,7 +99,7 @@ def report(outcomes: Mapping[str, Outcome], wall: float, workflow: str) -> bool:
     console.step_summary(
         f"### invoke ci: {workflow}\n\n" + console.markdown_table(["job", "result", "time"], rows) + f"\n\n{line}"
     )
-    return not any(outcome.result in {Result.FAILURE, Result.CANCELLED} for outcome in outcomes.values())
+    return not any(outcome.fails_the_run for outcome in outcomes.values())
 
 
 def print_plan(planned: Sequence[PlannedJob], workflow: str, event: str) -> None:

@@ -86,7 +86,7 @@ def _planned_instance(
 ) -> PlannedJob:
     chosen = plan.selected(instance, selection.only, selection.skip, selection.pythons)
     contexts = {**data, "matrix": dict(instance.matrix), "strategy": {}}
-    world = session.world(instance)
+    world = session.world(instance, data)
     pythons = "Python " + ", ".join(sorted(world.pythons, key=lambda v: tuple(map(int, v.split(".")))))
     if world.missing:
         pythons += f"; missing on this machine: {', '.join(world.missing)}"

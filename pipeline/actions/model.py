@@ -64,6 +64,11 @@ class Outcome:
     summary: Path | None = None
     outputs: dict[str, str] = field(default_factory=dict)
     note: str = ""
+    tolerated: bool = False  # a failure the job's continue-on-error lets the run pass
+
+    @property
+    def fails_the_run(self) -> bool:
+        return self.result is Result.CANCELLED or (self.result is Result.FAILURE and not self.tolerated)
 
 
 def job_result(results: Sequence[Result]) -> Result:

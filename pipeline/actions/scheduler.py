@@ -120,23 +120,33 @@ class Scheduler:
         state = self.states[job_id]
         if state.queued or state.running or any(i.key not in self.outcomes for i in state.instances):
             return
-        outcomes = [self.outcomes[i.key] for i in state.instances]
-        continue_on_error = self.job_continues_on_error(job_id)
-        results = [Result.SUCCESS if continue_on_error and o.result is Result.FAILURE else o.result for o in outcomes]
+        for instance in state.instances:
+            outcome = self.outcomes[instance.key]
+            outcome.tolerated = outcome.result is Result.FAILURE and self.continues_on_error(instance)
+        results = [
+            Result.SUCCESS if self.outcomes[i.key].tolerated else self.outcomes[i.key].result for i in state.instances
+        ]
         self.results[job_id] = job_result(results)
-        self.job_outputs[job_id] = {key: value for o in outcomes for key, value in o.outputs.items()}
+        self.job_outputs[job_id] = {k: v for i in state.instances for k, v in self.outcomes[i.key].outputs.items()}
 
-    def job_continues_on_error(self, job_id: str) -> bool:
-        value = self.jobs[job_id].get("continue-on-error", False)
+    def continues_on_error(self, instance: Instance) -> bool:
+        """`continue-on-error` of a job (per matrix entry): its failure does not fail the run, and
+        `needs` reports it as success (GitHub's behaviour, actions/runner#1161)."""
+        value = instance.definition.get("continue-on-error", False)
         if isinstance(value, str):
-            with contextlib.suppress(ExpressionError):
-                value = expressions.evaluate_template(value, self.session.base_contexts({}))
+            data = {**self.session.base_contexts(self.needs_context(instance.job_id)), "matrix": dict(instance.matrix)}
+            data["strategy"] = {}
+            allowed = expressions.AVAILABILITY["jobs.<job_id>.continue-on-error"]
+            try:
+                value = expressions.evaluate_template(value, data, allowed=allowed)
+            except ExpressionError:
+                return False
         return expressions.truthy(value)
 
     def fail_fast(self, instance: Instance) -> None:
         """A failed matrix entry cancels its siblings (strategy.fail-fast, GitHub's default)."""
         strategy = instance.definition.get("strategy") or {}
-        if not strategy.get("fail-fast", True) or self.job_continues_on_error(instance.job_id):
+        if not strategy.get("fail-fast", True) or self.continues_on_error(instance):
             return
         state = self.states[instance.job_id]
         for sibling in state.queued:
@@ -167,7 +177,10 @@ class Scheduler:
                 self.settle(instance.job_id)
                 continue
             try:
-                run = JobRun(self.session, instance, self.needs_context(instance.job_id), self.session.world(instance))
+                needs = self.needs_context(instance.job_id)
+                run = JobRun(
+                    self.session, instance, needs, self.session.world(instance, self.session.base_contexts(needs))
+                )
             except (ExpressionError, UserError) as error:
                 self.finish(instance, Outcome(Result.FAILURE, note=str(error)))
                 self.settle(instance.job_id)
@@ -235,7 +248,7 @@ class Scheduler:
         return self.outcomes
 
     def any_failed(self) -> bool:
-        return any(outcome.result is Result.FAILURE for outcome in self.outcomes.values())
+        return any(outcome.fails_the_run for outcome in self.outcomes.values())
 
     def cancel(self) -> None:
         """Ctrl-C: cancel every running job (their processes and services stop) and start none."""

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.actions import contexts, runner_images, steps
+from pipeline.actions import contexts, expressions, runner_images, steps
 from pipeline.actions.files import CommandFiles
 from pipeline.actions.model import Instance
 from pipeline.actions.processes import ProcessGroups
@@ -97,8 +97,6 @@ class RunSession:
         return data
 
     def workflow_env(self) -> dict[str, str]:
-        from pipeline.actions import expressions  # noqa: PLC0415 -- evaluated once per job, not at import
-
         env = self.workflow.data.get("env") or {}
         allowed = expressions.AVAILABILITY["env"]
         return {
@@ -112,18 +110,18 @@ class RunSession:
         job_defaults = ((job.get("defaults") or {}).get("run")) or {}
         return {**workflow_defaults, **job_defaults}
 
-    def world(self, instance: Instance) -> runner_images.JobWorld:
-        image = runner_images.image_for(instance.definition.get("runs-on", "ubuntu-24.04"))
+    def world(self, instance: Instance, contexts: Mapping[str, Any]) -> runner_images.JobWorld:
+        """The runner image of the job's `runs-on`, with the Pythons its setup-python steps install."""
+        data = {**contexts, "matrix": dict(instance.matrix), "strategy": {}}
+        runs_on = instance.definition.get("runs-on", "ubuntu-24.04")
+        label = expressions.interpolate(str(runs_on), data, allowed=expressions.AVAILABILITY["jobs.<job_id>.runs-on"])
         versions: list[str] = []
         for step in instance.definition.get("steps") or []:
             if str(step.get("uses", "")).split("@")[0] == "actions/setup-python":
-                from pipeline.actions import expressions  # noqa: PLC0415
-
                 value = (step.get("with") or {}).get("python-version", "")
-                data = {**self.base_contexts({}), "matrix": dict(instance.matrix)}
-                text = expressions.interpolate(str(value), data) if isinstance(value, str) else value
+                text = expressions.interpolate(value, data) if isinstance(value, str) else value
                 versions += runner_images.setup_python_versions(text)
-        return runner_images.build_world(image, versions, self.temp / "worlds", self.host)
+        return runner_images.build_world(runner_images.image_for(label), versions, self.temp / "worlds", self.host)
 
     def step_environ(self, job: JobRun, env: Mapping[str, str], command_files: CommandFiles) -> dict[str, str]:
         """The process environment of a step: the job's world, GitHub's variables, the workflow's env."""

@@ -101,6 +101,36 @@ def test_step_if_job_if_and_continue_on_error(project_copy: Path) -> None:
     assert "grouped ran" in log_of(project_copy, "grouped")
 
 
+def test_job_continue_on_error_and_runs_on_per_matrix_entry(project_copy: Path) -> None:
+    workflow = write_workflow(
+        project_copy,
+        """\
+        jobs:
+          flaky:
+            runs-on: ${{ matrix.os }}
+            continue-on-error: ${{ matrix.experimental }}
+            strategy:
+              matrix:
+                os: [ubuntu-24.04]
+                experimental: [true, false]
+                exclude:
+                  - experimental: false
+            steps:
+              - run: exit 1
+          after:
+            needs: flaky
+            runs-on: ubuntu-latest
+            steps:
+              - run: echo "flaky was ${{ needs.flaky.result }}"
+        """,
+    )
+    result = invoke_ci(project_copy, "--workflow", workflow)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "[continue-on-error: the run passes]" in output
+    assert "flaky was success" in log_of(project_copy, "after")  # as needs reports it on GitHub
+
+
 def test_matrix_exclude_and_include_run_the_right_entries(project_copy: Path) -> None:
     workflow = write_workflow(
         project_copy,
