@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline import interpreters
 from pipeline.errors import UserError
 
 
@@ -53,21 +54,9 @@ def setup_python_versions(value: object) -> list[str]:
 
 
 def host_python(version: str, environ: Mapping[str, str]) -> Path | None:
-    """Where this machine has CPython `version` (X.Y): on PATH, among pyenv's versions, among uv's.
-    pyenv's shims are left out: they pick a version by pyenv's own rules, not by their name."""
-    name = f"python{version}"
-    pyenv_root = Path(environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    folders = [entry for entry in environ.get("PATH", "").split(os.pathsep) if entry]
-    found = shutil.which(name, path=os.pathsep.join(f for f in folders if Path(f) != pyenv_root / "shims"))
-    if found:
-        return Path(found)
-    roots = [pyenv_root / "versions"]
-    roots.append(Path(environ.get("UV_PYTHON_INSTALL_DIR", Path.home() / ".local/share/uv/python")))
-    for root in roots:
-        for candidate in sorted(root.glob(f"*{version}*/bin/{name}"), reverse=True):
-            if candidate.is_file():
-                return candidate
-    return None
+    """Where this machine has CPython `version` (X.Y), found as the sessions find it."""
+    found = interpreters.find(version, environ)
+    return found.executable if found else None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -91,20 +92,40 @@ def test_expose_links_the_found_ones_first_on_path(tmp_path: Path) -> None:
 
 # --- real runs: a fresh pyenv laptop, and a version that is truly absent -----------------------
 
-PYENV_ROOT = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+REAL_PYENV_ROOT = interpreters.pyenv_root(os.environ)
+SYSTEM_PATH = os.pathsep.join(["/usr/local/bin", "/usr/bin", "/bin"])
 
 
-def laptop_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+@pytest.fixture
+def pyenv_root(tmp_path: Path) -> Path:
+    """This machine's pyenv, or, where there is none (a hosted runner, or `invoke ci`'s imitation of
+    one), a pyenv-shaped folder whose versions/X.Y.Z/bin hold the interpreters this machine has."""
+    if interpreters.pyenv_versions({"PYENV_ROOT": str(REAL_PYENV_ROOT)}):
+        return REAL_PYENV_ROOT
+    root = tmp_path / "pyenv"
+    (root / "shims").mkdir(parents=True)
+    for version in ("3.11", "3.12", "3.13"):
+        found = interpreters.find(version, os.environ)
+        if found is None:
+            continue
+        patch = subprocess.run(
+            [str(found.executable), "-c", "import platform; print(platform.python_version())"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        (root / "versions" / patch / "bin").mkdir(parents=True)
+        (root / "versions" / patch / "bin" / f"python{version}").symlink_to(found.executable)
+    return root
+
+
+def laptop_env(pyenv: Path, tmp_path: Path, **extra: str) -> dict[str, str]:
     """A pyenv laptop: the shims and the system's folders on PATH, no PYENV_VERSION, no uv-managed Pythons."""
     env = {
         key: value
         for key, value in plain_env().items()
         if key not in {"PYENV_VERSION", "CI", "UV_PYTHON_DOWNLOADS", "VIRTUAL_ENV", "GITHUB_STEP_SUMMARY"}
     }
-    env["PATH"] = os.pathsep.join(
-        [str(PYENV_ROOT / "shims"), str(PYENV_ROOT / "bin"), "/usr/local/bin", "/usr/bin", "/bin"]
-    )
-    env["PYENV_ROOT"] = str(PYENV_ROOT)
+    env["PATH"] = os.pathsep.join([str(pyenv / "shims"), str(pyenv / "bin"), SYSTEM_PATH])
+    env["PYENV_ROOT"] = str(pyenv)
     env["UV_PYTHON_INSTALL_DIR"] = str(tmp_path / "uv-pythons")
     env.update(extra)
     return env
@@ -126,18 +147,25 @@ def bootstrap(project: Path, env: dict[str, str], *args: str) -> subprocess.Comp
     )
 
 
-def needs_pyenv_pythons(*versions: str) -> None:
-    installed = interpreters.pyenv_versions({"PYENV_ROOT": str(PYENV_ROOT)})
+def needs_pythons(pyenv: Path, *versions: str) -> None:
+    installed = interpreters.pyenv_versions({"PYENV_ROOT": str(pyenv)})
     absent = [v for v in versions if not any(name.startswith(v + ".") for name in installed)]
     if absent or not (ROOT / ".tools" / "bin" / "nox").exists():
-        pytest.skip(f"needs pyenv with {', '.join(versions)} and bootstrap's .tools/ (absent: {', '.join(absent)})")
+        reason = f"needs Python {', '.join(versions)} and bootstrap's .tools/ (absent: {', '.join(absent)})"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the interpreter tests, but it {reason}")
+        pytest.skip(reason)
 
 
-def test_a_fresh_pyenv_laptop_runs_the_tests_on_inactive_versions(project_copy: Path, tmp_path: Path) -> None:
-    needs_pyenv_pythons("3.12", "3.13")
-    env = laptop_env(tmp_path)
-    shim = subprocess.run(["python3.13", "--version"], env=env, capture_output=True, text=True, check=False)
-    assert shim.returncode != 0  # the laptop's state: pyenv has 3.13, but it is not active
+def test_a_fresh_pyenv_laptop_runs_the_tests_on_inactive_versions(
+    project_copy: Path, tmp_path: Path, pyenv_root: Path
+) -> None:
+    needs_pythons(pyenv_root, "3.12", "3.13")
+    env = laptop_env(pyenv_root, tmp_path)
+    assert shutil.which("python3.13", path=env["PATH"]) in {None, str(pyenv_root / "shims" / "python3.13")}
+    if shutil.which("python3.13", path=env["PATH"]):  # pyenv's shim: 3.13 is installed, but not active
+        shim = subprocess.run(["python3.13", "--version"], env=env, capture_output=True, text=True, check=False)
+        assert shim.returncode != 0
     listing = bootstrap(project_copy, env, "nox", "-l")
     assert listing.returncode == 0, listing.stderr
     assert "not on this machine" not in listing.stderr
@@ -151,8 +179,11 @@ def test_a_fresh_pyenv_laptop_runs_the_tests_on_inactive_versions(project_copy: 
         venv = project_copy / ".nox" / f"tests-{version.replace('.', '-')}"
         config = (venv / "pyvenv.cfg").read_text()
         assert re.search(rf"^version_info = {re.escape(version)}\.", config, re.MULTILINE), config
-        # Built from pyenv's (inactive) installation, reached through the link nox was given.
-        assert (venv / "bin" / "python").resolve().is_relative_to(PYENV_ROOT / "versions")
+        # Built from the system's Python of that version if it has one, else from pyenv's (inactive) one.
+        system = shutil.which(f"python{version}", path=SYSTEM_PATH)
+        expected = Path(system) if system else interpreters.in_pyenv(version, {"PYENV_ROOT": str(pyenv_root)})
+        assert expected is not None
+        assert (venv / "bin" / "python").resolve() == expected.resolve()
     assert "PYENV_VERSION" not in output
     assert "Traceback" not in output
 
@@ -164,25 +195,30 @@ def absent_python(project: Path) -> str:
     return "3.14"
 
 
-def test_on_ci_a_truly_absent_version_fails_naming_the_command_last(project_copy: Path, tmp_path: Path) -> None:
-    needs_pyenv_pythons("3.11")
+def test_on_ci_a_truly_absent_version_fails_naming_the_command_last(
+    project_copy: Path, tmp_path: Path, pyenv_root: Path
+) -> None:
+    needs_pythons(pyenv_root, "3.11")
     version = absent_python(project_copy)
-    result = bootstrap(project_copy, laptop_env(tmp_path, CI="true"), "nox", "-s", f"tests-{version}")
+    env = laptop_env(pyenv_root, tmp_path, CI="true")
+    result = bootstrap(project_copy, env, "nox", "-s", f"tests-{version}")
     output = result.stdout + result.stderr
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(f"✘ Python {version} was not found on this machine"), output[-2000:]
     assert "on CI nothing is downloaded" in last
-    assert f"Fix: `pyenv install {version}`" in last  # pyenv exists here; elsewhere: uv python install
+    assert f"Fix: `{interpreters.install_command([version], env)}`" in last  # pyenv install where pyenv is
     assert "PYENV_VERSION" not in output
     assert "Traceback" not in output
 
 
-def test_outside_ci_uv_is_asked_and_a_failed_download_is_named_last(project_copy: Path, tmp_path: Path) -> None:
-    needs_pyenv_pythons("3.11")
+def test_outside_ci_uv_is_asked_and_a_failed_download_is_named_last(
+    project_copy: Path, tmp_path: Path, pyenv_root: Path
+) -> None:
+    needs_pythons(pyenv_root, "3.11")
     version = absent_python(project_copy)
     # uv's downloads go to a closed local port: the download fails without leaving this machine.
-    env = laptop_env(tmp_path, UV_PYTHON_INSTALL_MIRROR="http://127.0.0.1:9/", UV_HTTP_RETRIES="0")
+    env = laptop_env(pyenv_root, tmp_path, UV_PYTHON_INSTALL_MIRROR="http://127.0.0.1:9/", UV_HTTP_RETRIES="0")
     result = bootstrap(project_copy, env, "nox", "-s", f"tests-{version}")
     output = result.stdout + result.stderr
     assert result.returncode != 0
