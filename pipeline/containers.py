@@ -180,16 +180,20 @@ def http_get_with_headers(url: str, timeout: float = 5) -> tuple[int, str, dict[
         return error.code, error.read().decode(), dict(error.headers.items())
 
 
-def http_post_json(url: str, payload: Mapping[str, Any], timeout: float = 5) -> tuple[int, str]:
+def http_post_json(
+    url: str, payload: Mapping[str, Any], timeout: float = 5, token: str | None = None
+) -> tuple[int, str, dict[str, str]]:
+    """POST a JSON object, as an API client with `token` (Authorization: Bearer) or with no credentials."""
     data = json.dumps(payload).encode()
-    request = urllib.request.Request(  # noqa: S310 (a URL we built)
-        url, data=data, method="POST", headers={**PROXY_HEADERS, "Content-Type": "application/json"}
-    )
+    headers = {**PROXY_HEADERS, "Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, method="POST", headers=headers)  # noqa: S310 (a URL we built)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310
-            return int(response.status), response.read().decode()
+            return int(response.status), response.read().decode(), dict(response.headers.items())
     except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+        return error.code, error.read().decode(), dict(error.headers.items())
 
 
 def container_logs(container: Container) -> str:
@@ -355,7 +359,8 @@ def check_stack(
             report.passed.append("PostgreSQL, Redis and the backend healthy; migrations applied at start")
             port = compose(project, environment, "port", "backend", "8000", root=facts.root, timeout=60)
             base = f"http://{port.stdout.strip()}"
-            exercise_api(base, report)
+            token = create_api_token(project, environment, root=facts.root)
+            exercise_api(base, report, token)
         finally:
             down = compose(
                 project,
@@ -373,7 +378,21 @@ def check_stack(
     return report
 
 
-def exercise_api(base: str, report: CheckReport) -> None:
+def create_api_token(project: str, environment: Mapping[str, str], *, root: Path) -> str:
+    """A throw-away API token, made inside the running backend (it goes with the stack's database)."""
+    command = ["python", "manage.py", "create_api_token", "--name", f"stack-check-{run_id()}"]
+    made = compose(project, environment, "exec", "-T", "backend", *command, root=root, timeout=120)
+    lines = made.stdout.strip().splitlines()
+    if made.returncode != 0 or not lines:
+        raise UserError(
+            f"`manage.py create_api_token` failed inside the backend (exit {made.returncode}): "
+            f"{made.stderr.strip()[-500:]}",
+            "read the backend's error above; the image must hold the access app and its migrations",
+        )
+    return lines[-1].strip()
+
+
+def exercise_api(base: str, report: CheckReport, token: str) -> None:
     status, body = http_get(f"{base}/readyz")
     ready = json.loads(body) if body.startswith("{") else {}
     if status != 200 or ready.get("checks") != {"database": "ok", "cache": "ok"}:
@@ -382,14 +401,22 @@ def exercise_api(base: str, report: CheckReport) -> None:
         )
     report.passed.append("/readyz: database ok, cache ok")
     name = f"check-{run_id()}"
-    status, body = http_post_json(f"{base}/api/items/", {"name": name, "price_cents": 100, "quantity": 1})
+    item = {"name": name, "price_cents": 100, "quantity": 1}
+    status, body, headers = http_post_json(f"{base}/api/items/", item)
+    if status != 401 or not headers.get("WWW-Authenticate", "").startswith("Bearer"):
+        raise UserError(
+            f"POST /api/items/ without credentials answered {status}, not 401 with a Bearer challenge: {body[:300]}",
+            "writes must need a caller we know; see backend/access",
+        )
+    report.passed.append("POST /api/items/ without credentials: 401 with a Bearer challenge")
+    status, body, _ = http_post_json(f"{base}/api/items/", item, token=token)
     if status != 201:
-        raise UserError(f"POST /api/items/ answered {status}: {body[:300]}", "see the backend's logs")
+        raise UserError(f"POST /api/items/ with a token answered {status}: {body[:300]}", "see the backend's logs")
     item_id = json.loads(body)["id"]
     status, body = http_get(f"{base}/api/items/{item_id}/")
     if status != 200 or json.loads(body).get("name") != name:
         raise UserError(f"GET /api/items/{item_id}/ answered {status}: {body[:300]}", "see the backend's logs")
-    report.passed.append("API round trip: created an item and read it back")
+    report.passed.append("API round trip: created an item with a throw-away token and read it back")
     check_stylesheet(base, report)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from access.decorators import write_access
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog.forms import ItemForm
@@ -17,7 +17,11 @@ MAX_PAGE_SIZE = 100
 
 API_ENDPOINTS = [
     {"method": "GET", "path": "/api/items/?limit=N", "description": "List items by name (at most 100)."},
-    {"method": "POST", "path": "/api/items/", "description": "Create an item: name, price_cents, quantity."},
+    {
+        "method": "POST",
+        "path": "/api/items/",
+        "description": "Create an item: name, price_cents, quantity. Needs a known caller (see above).",
+    },
     {"method": "GET", "path": "/api/items/<id>/", "description": "One item."},
     {"method": "GET", "path": "/readyz", "description": "Readiness: database and cache; 503 names what failed."},
     {"method": "GET", "path": "/healthz", "description": "Liveness: no database or cache access."},
@@ -29,10 +33,10 @@ def api_docs(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/api.html", {"endpoints": API_ENDPOINTS})
 
 
-@csrf_exempt
 @require_http_methods(["GET", "POST"])
+@write_access("catalog.add_item")
 def item_collection(request: HttpRequest) -> JsonResponse:
-    """GET: list items (?limit=N, at most 100). POST: create one from a JSON object."""
+    """GET (anyone): list items (?limit=N, at most 100). POST (a known caller): create one from a JSON object."""
     if request.method == "POST":
         return create_item(request)
     try:

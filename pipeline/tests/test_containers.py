@@ -93,6 +93,7 @@ def test_stack_mode_passes(image: str) -> None:
     report = containers.check_stack(FACTS, image, timeout=180, say=lambda _: None)
     assert "/readyz: database ok, cache ok" in report.passed
     assert any("API round trip" in check for check in report.passed)
+    assert "POST /api/items/ without credentials: 401 with a Bearer challenge" in report.passed
 
 
 def test_stack_mode_without_a_database_fails_in_time_with_a_clear_message(image: str) -> None:

@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 import pytest
+from access.models import ApiToken
 from django.test import Client
 
 from catalog.models import Item
@@ -13,13 +14,20 @@ pytestmark = pytest.mark.django_db
 VALID = {"name": "Lamp", "description": "A desk lamp", "price_cents": 2500, "quantity": 3}
 
 
+@pytest.fixture
+def writer() -> Client:
+    """A client of the API that may write: it sends a token (test_api_access.py covers who may not)."""
+    _, token = ApiToken.issue("api-tests")
+    return Client(headers={"Authorization": f"Bearer {token}"})
+
+
 def post(client: Client, body: Any) -> Any:
     data = body if isinstance(body, (str, bytes)) else json.dumps(body)
     return client.post("/api/items/", data=data, content_type="application/json")
 
 
-def test_create_then_read_back(client: Client) -> None:
-    created = post(client, VALID)
+def test_create_then_read_back(writer: Client, client: Client) -> None:
+    created = post(writer, VALID)
     assert created.status_code == 201
     item_id = created.json()["id"]
     detail = client.get(f"/api/items/{item_id}/")
@@ -28,9 +36,9 @@ def test_create_then_read_back(client: Client) -> None:
     assert Item.objects.get(pk=item_id).name == "Lamp"
 
 
-def test_list_is_ordered_and_limited(client: Client) -> None:
+def test_list_is_ordered_and_limited(writer: Client, client: Client) -> None:
     for name in ("b", "a", "c"):
-        post(client, {**VALID, "name": name})
+        post(writer, {**VALID, "name": name})
     response = client.get("/api/items/?limit=2")
     assert response.status_code == 200
     assert response.json()["count"] == 3
@@ -54,23 +62,23 @@ def test_list_rejects_a_bad_limit(client: Client, limit: str) -> None:
         ({"description": "no name, no price"}, "name"),
     ],
 )
-def test_create_validates_fields(client: Client, body: dict[str, Any], field: str) -> None:
-    response = post(client, body)
+def test_create_validates_fields(writer: Client, body: dict[str, Any], field: str) -> None:
+    response = post(writer, body)
     assert response.status_code == 400
     assert field in response.json()["errors"]
     assert Item.objects.count() == 0
 
 
-def test_create_rejects_a_duplicate_name(client: Client) -> None:
-    assert post(client, VALID).status_code == 201
-    response = post(client, VALID)
+def test_create_rejects_a_duplicate_name(writer: Client) -> None:
+    assert post(writer, VALID).status_code == 201
+    response = post(writer, VALID)
     assert response.status_code == 400
     assert "name" in response.json()["errors"]
 
 
 @pytest.mark.parametrize("body", ["{not json", b"\xff\xfe", "[1, 2]", ""])
-def test_create_rejects_a_body_that_is_not_a_json_object(client: Client, body: str | bytes) -> None:
-    response = post(client, body)
+def test_create_rejects_a_body_that_is_not_a_json_object(writer: Client, body: str | bytes) -> None:
+    response = post(writer, body)
     assert response.status_code == 400
     assert "body" in response.json()["errors"]
 
@@ -100,3 +108,5 @@ def test_api_page_documents_the_endpoints(client: Client) -> None:
     content = client.get("/api/").content.decode()
     assert "/api/items/&lt;id&gt;/" in content
     assert "/readyz" in content
+    assert "Authorization: Bearer &lt;token&gt;" in content
+    assert "create_api_token --name NAME" in content
