@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.actions import expressions, plan, steps
+from pipeline.actions import environment, expressions, plan, steps
 from pipeline.actions.expressions import ExpressionError, Status
 from pipeline.actions.model import Instance, Result, StepKind, needs_of
 from pipeline.actions.scheduler import Scheduler, Selection
@@ -86,7 +86,7 @@ def _planned_instance(
 ) -> PlannedJob:
     chosen = plan.selected(instance, selection.only, selection.skip, selection.pythons)
     contexts = {**data, "matrix": dict(instance.matrix), "strategy": {}}
-    world = session.world(instance, data)
+    world = environment.job_world(session, instance, data)
     pythons = "Python " + ", ".join(sorted(world.pythons, key=lambda v: tuple(map(int, v.split(".")))))
     if world.missing:
         pythons += f"; missing on this machine: {', '.join(world.missing)}"

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from pipeline.actions import expressions, files, services, steps
+from pipeline.actions import environment, expressions, files, services, steps
 from pipeline.actions.expressions import ExpressionError, Status
 from pipeline.actions.model import Instance, Outcome, Result, StepKind
 from pipeline.actions.processes import ProcessGroups
@@ -182,7 +182,7 @@ class StepRun:
             job.contexts["env"] = env_context
         command_files = files.CommandFiles(job.folder, self.index)
         script = steps.write_script(job.folder, shell, script_text)
-        env = job.session.step_environ(job, {**env_context, **step_env}, command_files)
+        env = environment.step_environ(job.session, job, {**env_context, **step_env}, command_files)
         log.write(f"[invoke ci] {self.record.label}\n$ {script_text.strip()}\n")
         code = job.groups.run(steps.shell_argv(shell, script), cwd=cwd, env=env, log=log, timeout=min(limit, remaining))
         job.added_env.update(command_files.env())

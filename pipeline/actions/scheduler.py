@@ -11,7 +11,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.actions import contexts, expressions, plan
+from pipeline.actions import contexts, environment, expressions, plan
 from pipeline.actions.expressions import ExpressionError
 from pipeline.actions.jobs import JobRun
 from pipeline.actions.model import Instance, Outcome, Result, job_result, needs_of
@@ -179,7 +179,10 @@ class Scheduler:
             try:
                 needs = self.needs_context(instance.job_id)
                 run = JobRun(
-                    self.session, instance, needs, self.session.world(instance, self.session.base_contexts(needs))
+                    self.session,
+                    instance,
+                    needs,
+                    environment.job_world(self.session, instance, self.session.base_contexts(needs)),
                 )
             except (ExpressionError, UserError) as error:
                 self.finish(instance, Outcome(Result.FAILURE, note=str(error)))

@@ -9,22 +9,13 @@ import tempfile
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pipeline.actions import contexts, expressions, runner_images, steps
-from pipeline.actions.files import CommandFiles
+from pipeline.actions import contexts, expressions, runner_images
 from pipeline.actions.model import Instance
-from pipeline.actions.processes import ProcessGroups
 from pipeline.actions.workflow import Workflow
-from pipeline.console import COLOR_FORCING
-
-if TYPE_CHECKING:
-    from pipeline.actions.jobs import JobRun
 
 LOG_DIR = Path(".cache/ci-logs")
-# Set by the workflow's steps on GitHub; here they would make tools reach for GitHub's own
-# services (the Actions cache, the runtime token), so a local run leaves them out.
-GITHUB_ONLY_VARIABLES = ("GITHUB_ACTIONS", "ACTIONS_RUNTIME_TOKEN", "ACTIONS_CACHE_URL", "ACTIONS_RESULTS_URL")
 
 
 def safe_name(key: str) -> str:
@@ -48,7 +39,6 @@ class RunSession:
         self.resolve_image = resolve_image
         self.host = dict(os.environ if environ is None else environ)
         self.run_id = uuid.uuid4().hex[:8]
-        self.groups = ProcessGroups()
         self.temp = Path(tempfile.mkdtemp(prefix=f"invoke-ci-{self.run_id}-"))
         self.empty = self.temp / "empty"
         self.empty.mkdir()
@@ -109,46 +99,3 @@ class RunSession:
         workflow_defaults = ((self.workflow.data.get("defaults") or {}).get("run")) or {}
         job_defaults = ((job.get("defaults") or {}).get("run")) or {}
         return {**workflow_defaults, **job_defaults}
-
-    def world(self, instance: Instance, contexts: Mapping[str, Any]) -> runner_images.JobWorld:
-        """The runner image of the job's `runs-on`, with the Pythons its setup-python steps install."""
-        data = {**contexts, "matrix": dict(instance.matrix), "strategy": {}}
-        runs_on = instance.definition.get("runs-on", "ubuntu-24.04")
-        label = expressions.interpolate(str(runs_on), data, allowed=expressions.AVAILABILITY["jobs.<job_id>.runs-on"])
-        versions: list[str] = []
-        for step in instance.definition.get("steps") or []:
-            if str(step.get("uses", "")).split("@")[0] == "actions/setup-python":
-                value = (step.get("with") or {}).get("python-version", "")
-                text = expressions.interpolate(value, data) if isinstance(value, str) else value
-                versions += runner_images.setup_python_versions(text)
-        return runner_images.build_world(runner_images.image_for(label), versions, self.temp / "worlds", self.host)
-
-    def step_environ(self, job: JobRun, env: Mapping[str, str], command_files: CommandFiles) -> dict[str, str]:
-        """The process environment of a step: the job's world, GitHub's variables, the workflow's env."""
-        base = job.world.environ(self.host, self.system_path, self.empty)
-        for name in (*GITHUB_ONLY_VARIABLES, "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH"):
-            base.pop(name, None)
-        github = job.contexts["github"]
-        base.update(
-            {
-                "CI": "true",
-                "GITHUB_WORKSPACE": str(self.root),
-                "GITHUB_JOB": job.instance.job_id,
-                "GITHUB_EVENT_NAME": str(github["event_name"]),
-                "GITHUB_REF": str(github["ref"]),
-                "GITHUB_REF_NAME": str(github["ref_name"]),
-                "GITHUB_SHA": str(github["sha"]),
-                "GITHUB_REPOSITORY": str(github["repository"]),
-                "GITHUB_RUN_ID": self.run_id,
-                "GITHUB_WORKFLOW": self.workflow.name,
-                "RUNNER_OS": "Linux",
-                "RUNNER_TEMP": str(self.temp),
-            }
-        )
-        base.update(job.added_env)
-        base.update(env)
-        base.update(command_files.environ())
-        if any(name in base for name in COLOR_FORCING):  # the workflow asks for colour; nox refuses both at once
-            base.pop("NO_COLOR", None)
-        base["PATH"] = steps.merged_path(base["PATH"], job.added_path)
-        return base
