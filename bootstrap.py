@@ -32,7 +32,7 @@ import sys
 import tomllib
 import venv
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 ROOT = Path(__file__).resolve().parent
 TOOLS = ROOT / ".tools"
@@ -61,7 +61,7 @@ PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
 Requirement = tuple[str, tuple[str, ...], str]
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     print(f"bootstrap: {message}", file=sys.stderr)
     raise SystemExit(1)
 
@@ -148,22 +148,22 @@ def is_relock(argv: list[str]) -> bool:
     return argv[:1] == ["nox"] and "lock" in own
 
 
-def check_lock(argv: list[str]) -> None:
-    """Refuse to run from a stale lock, except the re-lock itself; remembered per file contents."""
+def check_lock(argv: list[str]) -> bool:
+    """Refuse to run from a stale lock, except the re-lock itself (True then); remembered per file contents."""
     sources = [ROOT / "pyproject.toml", ROOT / "uv.lock", REQUIREMENTS]
     wanted = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
     if LOCK_STAMP.exists() and LOCK_STAMP.read_text().strip() == wanted:
-        return
+        return False
     with sources[0].open("rb") as pyproject, sources[1].open("rb") as lock:
         problems = lock_problems(tomllib.load(pyproject), tomllib.load(lock), REQUIREMENTS.read_text())
     if not problems:
         if TOOLS.is_dir():
             LOCK_STAMP.write_text(wanted + "\n")
-        return
+        return False
     summary = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
     if is_relock(argv):
         print(f"bootstrap: uv.lock is out of date ({summary}); re-locking.", file=sys.stderr)
-        return
+        return True
     fail(
         f"uv.lock is out of date with pyproject.toml ({summary}), so nothing is installed from it. "
         f"Fix: re-lock with `{RELOCK}` (it also re-exports requirements/), then commit uv.lock and requirements/."
@@ -193,7 +193,7 @@ def pip_install(bin_dir: Path, requirements: Path, what: str) -> None:
         )
 
 
-def ensure_tools() -> Path:
+def ensure_tools(relock: bool = False) -> Path:
     bin_dir = TOOLS / ("Scripts" if os.name == "nt" else "bin")
     uv = bin_dir / ("uv.exe" if os.name == "nt" else "uv")
     uv_wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
@@ -206,7 +206,9 @@ def ensure_tools() -> Path:
     # Workflows set FORCE_COLOR for readable logs; uv would then colour the requirements it prints.
     plain = {key: value for key, value in os.environ.items() if key not in {"FORCE_COLOR", "CLICOLOR_FORCE"}}
     plain["NO_COLOR"] = "1"
-    command = [str(uv), *EXPORT_TOOLING]
+    # Re-locking a stale lock: uv updates it before it exports (a lock that lacks the project, renamed in
+    # pyproject.toml, cannot be exported as it is); `nox -s lock` then finds it current.
+    command = [str(uv), *(part for part in EXPORT_TOOLING if not (relock and part == "--frozen"))]
     export = subprocess.run(command, cwd=ROOT, env=plain, capture_output=True, text=True, check=False)
     if export.returncode:
         fail(
@@ -229,8 +231,7 @@ def main(argv: list[str]) -> int:
         fail(f"Python {'.'.join(map(str, MINIMUM_PYTHON))}+ is needed, this is {sys.version.split()[0]}.")
     if not argv:
         fail("say what to run, e.g. `python3 bootstrap.py nox -s tests` (see README.md).")
-    check_lock(argv)
-    bin_dir = ensure_tools()
+    bin_dir = ensure_tools(relock=check_lock(argv))
     executable = bin_dir / argv[0]
     if not executable.exists():
         fail(f"{argv[0]!r} is not one of the pipeline tools in {TOOLS.name}/ (nox, invoke, uv, ...).")

@@ -30,7 +30,7 @@ from pipeline.facts import load as load_facts
         "push": "push the tags (needs `docker login`)",
         "load": "load the image into the local engine (default on; --no-load)",
         "registry": "registry prefix of the tags, e.g. ghcr.io/org",
-        "output": "append image=NAME@DIGEST to this file (e.g. $GITHUB_OUTPUT) after a push",
+        "output": "append image=REF to this file (e.g. $GITHUB_OUTPUT): NAME@DIGEST after a push, else NAME:local",
     }
 )
 def build_image(
@@ -60,9 +60,10 @@ def build_image(
             say=console.say,
         )
         images.report(result)
-        if output and push:
+        if output and (push or load):
+            reference = images.pushed_reference(result) if push else result.tags[-1]
             with Path(output).open("a", encoding="utf-8") as handle:
-                handle.write(f"image={images.pushed_reference(result)}\n")
+                handle.write(f"image={reference}\n")
 
 
 @task(

@@ -235,8 +235,13 @@ def step_findings(
         if str(uses).startswith("astral-sh/setup-uv@"):
             yield from setup_uv_findings(source, line, with_, uv_version, cache_suffix)
         image_ref = with_.get("image-ref")
-        if image_ref is not None and not str(image_ref).startswith(f"{facts.image.name}:"):
-            yield source.finding("image-ref", f"image-ref {image_ref} is not the image {facts.image.name}", line)
+        if image_ref is not None and "${{" not in str(image_ref):
+            yield source.finding(
+                "image-ref",
+                f"image-ref {image_ref} is written by hand: take it from the build step (`id: build`, "
+                '`invoke build-image --output "$GITHUB_OUTPUT"`, image-ref: ${{ steps.build.outputs.image }})',
+                line,
+            )
     run = step.get("run")
     if run is None:
         return

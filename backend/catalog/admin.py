@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from catalog.models import Item
+from .models import Item
 
 
 @admin.register(Item)

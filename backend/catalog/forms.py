@@ -1,6 +1,6 @@
 from django import forms
 
-from catalog.models import Item
+from .models import Item
 
 
 class ItemForm(forms.ModelForm[Item]):

@@ -3,7 +3,7 @@ from django.db import models
 
 
 class Item(models.Model):
-    """A thing in the catalog: a unique name, a price and a stock count."""
+    """A thing for sale: a unique name, a price and a stock count."""
 
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)

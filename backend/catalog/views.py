@@ -9,8 +9,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from catalog.forms import ItemForm
-from catalog.models import Item
+from .forms import ItemForm
+from .models import Item
 
 MAX_PAGE_SIZE = 100
 

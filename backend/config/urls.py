@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from ops import views as ops
 
-from config import views
+from . import views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),

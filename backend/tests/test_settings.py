@@ -78,7 +78,9 @@ PRINT_CACHE_AND_LOGGING = (
 @pytest.mark.parametrize(("level", "expected"), [("warning", "WARNING"), ("loud", "INFO")])
 def test_production_takes_cache_and_logging_from_base(tmp_path: Path, level: str, expected: str) -> None:
     """One CACHES and one LOGGING, in base; production adjusts only the log level, to its validated value."""
-    from config.settings import base
+    from django.conf import settings
+
+    base = importlib.import_module(f"{settings.SETTINGS_MODULE.rpartition('.')[0]}.base")
 
     extra = {"REDIS_URL": "redis://cache.internal:6379/1", "DJANGO_LOG_LEVEL": level}
     result = run_production(tmp_path, "shell", "-c", PRINT_CACHE_AND_LOGGING, extra=extra)
@@ -120,11 +122,13 @@ def test_the_tests_run_with_the_testing_module_nox_passes() -> None:
 
 
 def test_wsgi_and_asgi_entry_points_build_an_application() -> None:
+    from django.conf import settings
     from django.core.handlers.asgi import ASGIHandler
     from django.core.handlers.wsgi import WSGIHandler
 
-    assert isinstance(importlib.import_module("config.wsgi").application, WSGIHandler)
-    assert isinstance(importlib.import_module("config.asgi").application, ASGIHandler)
+    project = settings.SETTINGS_MODULE.partition(".")[0]
+    assert isinstance(importlib.import_module(f"{project}.wsgi").application, WSGIHandler)
+    assert isinstance(importlib.import_module(f"{project}.asgi").application, ASGIHandler)
 
 
 def without_settings_module() -> dict[str, str]:

@@ -328,6 +328,21 @@ def messages(findings: Any) -> list[str]:
     return [f"{finding.line}: {finding.message}" for finding in findings]
 
 
+@pytest.mark.parametrize(
+    ("image_ref", "found"), [("${{ steps.build.outputs.image }}", False), ("backend:local", True), ("x:1", True)]
+)
+def test_a_scanned_image_comes_from_the_build_step(tmp_path: Path, image_ref: str, found: bool) -> None:
+    """The image name is a fact: a workflow takes it from `invoke build-image --output`, never writes it."""
+    source = source_with(tmp_path, SECURITY, f"steps:\n  - uses: x/y@v1\n    with:\n      image-ref: {image_ref}\n")
+    step = {"uses": "x/y@v1", "with": {"image-ref": image_ref}}
+    findings = messages(drift.step_findings(facts.load(), source, 1, step, sessions=set(), tasks=set()))
+    expected = (
+        f"4: image-ref {image_ref} is written by hand: take it from the build step (`id: build`, "
+        '`invoke build-image --output "$GITHUB_OUTPUT"`, image-ref: ${{ steps.build.outputs.image }})'
+    )
+    assert [message for message in findings if "image-ref" in message] == ([expected] if found else [])
+
+
 def test_the_settings_rule_follows_a_renamed_settings_package(tmp_path: Path) -> None:
     renamed = renamed_facts(tmp_path)
     assert renamed.settings.packages == ("orders_service.conf",)

@@ -19,8 +19,8 @@ else:
 
 from ops import env
 
-from config.settings.base import *  # noqa: F403
-from config.settings.base import INSTALLED_APPS, MIDDLEWARE
+from .base import *  # noqa: F403
+from .base import INSTALLED_APPS, MIDDLEWARE
 
 DEBUG = True
 SECRET_KEY = env.get_str("DJANGO_SECRET_KEY") or "development-only-key-never-used-in-production-0123456789"

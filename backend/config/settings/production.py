@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from ops.production_config import read_production_config
 
-from config.settings.base import *  # noqa: F403
-from config.settings.base import LOGGING
+from .base import *  # noqa: F403
+from .base import LOGGING
 
 PRODUCTION, PRODUCTION_PROBLEMS = read_production_config()
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from config.settings.base import *  # noqa: F403
-from config.settings.base import database_from_env
+from .base import *  # noqa: F403
+from .base import database_from_env
 
 SECRET_KEY = "testing-only-key-never-used-in-production-0123456789abcdef"  # noqa: S105  # nosec B105 -- a key for the test suite only
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
