@@ -19,7 +19,7 @@ import nox.command
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pipeline import console, downloads, entry, interpreters, lockfiles, sessions
+from pipeline import console, containers, downloads, entry, interpreters, lockfiles, sessions
 from pipeline.actions import validate
 from pipeline.errors import UserError
 from pipeline.facts import load
@@ -313,8 +313,10 @@ def tooling(session: nox.Session) -> None:
 
 @nox.session(python=False, default=False)
 def lock(session: nox.Session) -> None:
-    """Re-lock uv.lock (`-- -P NAME` upgrades one package) and re-export requirements/."""
+    """Re-lock uv.lock (`-- -P NAME` upgrades one package), re-export requirements/, write compose/.env."""
     run_downloading(session, "uv", "lock", *session.posargs)
     for path, group in lockfiles.EXPORTS.items():
         session.run(*lockfiles.export_command(group, path), external=True)
-    finish(session, "uv.lock and requirements/ are in sync")
+    if containers.write_compose_env(FACTS):
+        session.log(f"{containers.COMPOSE_ENV_FILE} rewritten from the facts")
+    finish(session, f"uv.lock, requirements/ and {containers.COMPOSE_ENV_FILE} are in sync")

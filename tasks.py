@@ -87,9 +87,9 @@ def check_container(c: Context, mode: str = "validate", image: str | None = None
         containers.print_report(report)
 
 
-@task(help={"down": "stop and remove the stack's containers (the database volume is kept)"})
+@task(help={"down": "remove a running stack's containers (the volumes are kept: the database, node_modules)"})
 def dev_stack(c: Context, down: bool = False) -> None:
-    """Development stack (compose/dev.yaml): backend with the code mounted, PostgreSQL, Redis."""
+    """Development stack (compose/dev.yaml): backend with the code mounted, Tailwind's watcher, PostgreSQL, Redis."""
     with user_errors():
         code = containers.run_dev_stack(load_facts(), down=down)
         if code:

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from pipeline import console
+from pipeline import console, downloads, images
 from pipeline.errors import UserError, no_docker_engine
 from pipeline.facts import Facts
 
@@ -451,19 +451,50 @@ def print_report(report: CheckReport) -> None:
 # --- development stack -------------------------------------------------------------
 
 DEV_COMPOSE_FILE = Path("compose/dev.yaml")
+# Compose reads `.env` from the folder of the first file it is given, so plain
+# `docker compose -f compose/dev.yaml up` finds the settings module there (the
+# images it builds from the Dockerfile's stages, which name the versions).
+# Written by `nox -s lock` (write_compose_env), compared by `nox -s workflows` (drift).
+COMPOSE_ENV_FILE = Path("compose/.env")
+COMPOSE_ENV_HEADER = """\
+# Written from pyproject.toml's [tool.pipeline] table by `nox -s lock`: change the
+# table, then run it (`nox -s workflows` fails while this file differs from it).
+# Compose reads it for `docker compose -f compose/dev.yaml ...` (your shell's
+# variables win); `invoke dev-stack` passes the same value itself.
+"""
+# The host folder the assets service mounts its node_modules volume in (see run_dev_stack).
+FRONTEND_NODE_MODULES = Path("frontend/node_modules")
+ASSETS_SERVICE = "assets"
+
+
+def compose_env_values(facts: Facts) -> dict[str, str]:
+    """What compose/dev.yaml reads besides the Dockerfile: the development settings module."""
+    return {"DJANGO_SETTINGS_MODULE": facts.settings.development}
+
+
+def compose_env_text(facts: Facts) -> str:
+    """compose/.env as `nox -s lock` writes it."""
+    return COMPOSE_ENV_HEADER + "".join(f"{key}={value}\n" for key, value in compose_env_values(facts).items())
+
+
+def write_compose_env(facts: Facts) -> bool:
+    """Write compose/.env from the facts; True when it changed."""
+    path = facts.root / COMPOSE_ENV_FILE
+    text = compose_env_text(facts)
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.write_text(text, encoding="utf-8")
+    return True
 
 
 def dev_stack_environment(facts: Facts, environ: Mapping[str, str]) -> dict[str, str]:
-    """What compose/dev.yaml reads, from the single source (CA bundle optional)."""
-    environment = {
-        "POSTGRES_IMAGE": facts.services.postgres,
-        "REDIS_IMAGE": facts.services.redis,
-        "DJANGO_SETTINGS_MODULE": facts.settings.development,
-        "PYTHON_VERSION": facts.image.python,
-        "BASE_IMAGE": facts.image.base,
-    }
-    if environ.get("BUILD_CA_BUNDLE"):
-        environment["BUILD_CA_BUNDLE"] = environ["BUILD_CA_BUNDLE"]
+    """What invoke adds for compose/dev.yaml: compose/.env's values from the facts, and the CA bundle (optional)
+    as an absolute path (compose resolves a relative one against compose/). The images are the Dockerfile's
+    stages; NODE_IMAGE, POSTGRES_IMAGE and REDIS_IMAGE in the environment replace them, as with plain compose."""
+    environment = compose_env_values(facts)
+    bundle = images.ca_bundle_path(None, environ)
+    if bundle is not None:
+        environment[downloads.CA_VARIABLE] = str(bundle.resolve())
     return environment
 
 
@@ -471,9 +502,70 @@ def dev_stack_command(facts: Facts, action: Sequence[str]) -> list[str]:
     return ["docker", "compose", "--file", str(facts.root / DEV_COMPOSE_FILE), *action]
 
 
+def wait_stopping_on_interrupt(process: subprocess.Popen[bytes]) -> tuple[int, bool]:
+    """Wait for `compose up`; Ctrl-C (or SIGTERM) is passed on as compose's own Ctrl-C: the first stops
+    the containers gracefully, a second kills them. Returns its exit status and whether it was interrupted."""
+    interrupted = False
+    while True:
+        try:
+            return process.wait(), interrupted
+        except KeyboardInterrupt:
+            interrupted = True
+            process.send_signal(signal.SIGINT)
+
+
+def dev_stack_failure(facts: Facts, code: int, environment: Mapping[str, str]) -> UserError:
+    """Why `up` failed: npm behind a TLS-intercepting proxy (the assets service's log says so), or see above."""
+    logs = subprocess.run(
+        dev_stack_command(facts, ["logs", "--no-color", "--tail", str(LOG_TAIL), ASSETS_SERVICE]),
+        cwd=facts.root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    explained = downloads.explain(logs.stdout + logs.stderr, "npm ci in the dev stack's assets service", environment)
+    return explained or UserError(f"docker compose exited with {code} (its output is above)", "fix what it reported")
+
+
 def run_dev_stack(facts: Facts, down: bool) -> int:
-    """`up --build` in the foreground (Ctrl-C stops the containers), or `down` (volumes kept)."""
+    """`up --build` in the foreground until it ends or Ctrl-C, then `down` (volumes kept: the database, node_modules).
+
+    `--down` removes a stack left running (e.g. by `docker compose -f compose/dev.yaml up --detach`).
+    """
     client()
-    action = ["down", "--remove-orphans"] if down else ["up", "--build"]
     environment = {**os.environ, **dev_stack_environment(facts, os.environ)}
-    return subprocess.run(dev_stack_command(facts, action), cwd=facts.root, env=environment, check=False).returncode
+    if down:
+        return subprocess.run(
+            dev_stack_command(facts, ["down", "--remove-orphans"]), cwd=facts.root, env=environment, check=False
+        ).returncode
+    # The node_modules volume is mounted inside the checkout's frontend/: made here, the folder is the user's,
+    # not one the Docker daemon creates as root (where `npm ci` on this machine could no longer install).
+    (facts.root / FRONTEND_NODE_MODULES).mkdir(exist_ok=True)
+    try:
+        with interrupt_on_sigterm():
+            # Its own session: Ctrl-C reaches this process alone, which passes it on once (see above).
+            # No stdin: compose never reads the terminal.
+            process = subprocess.Popen(
+                dev_stack_command(facts, ["up", "--build"]),
+                cwd=facts.root,
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            code, interrupted = wait_stopping_on_interrupt(process)
+        if interrupted:
+            raise KeyboardInterrupt
+        if code:
+            raise dev_stack_failure(facts, code, environment)
+        return code
+    finally:
+        subprocess.run(
+            dev_stack_command(facts, ["down", "--remove-orphans"]),
+            cwd=facts.root,
+            env=environment,
+            capture_output=True,
+            timeout=180,
+            check=False,
+        )

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from pipeline import lockfiles, workflows
+from pipeline import containers, lockfiles, workflows
 from pipeline.console import plain_env
 from pipeline.facts import IMAGE_STAGES, Facts, load
 
@@ -396,6 +396,30 @@ def compose_findings(facts: Facts, root: Path) -> Iterator[Finding]:
         yield from settings_findings(facts, source, by_hand=False)
 
 
+def compose_env_findings(facts: Facts, root: Path) -> Iterator[Finding]:
+    """compose/.env, which plain `docker compose -f compose/dev.yaml` reads, is the facts as `nox -s lock` writes it."""
+    relative = str(containers.COMPOSE_ENV_FILE)
+    fix = "run `nox -s lock`, which writes it from the facts"
+    path = root / containers.COMPOSE_ENV_FILE
+    if not path.is_file():
+        yield Finding(relative, 1, f"missing (plain `docker compose -f {containers.DEV_COMPOSE_FILE}` reads it); {fix}")
+        return
+    source = Source(root, relative)
+    found: dict[str, tuple[int, str]] = {}
+    for number, line in enumerate(source.lines, start=1):
+        key, equals, value = line.partition("=")
+        if equals and not key.lstrip().startswith("#"):
+            found[key.strip()] = (number, value.strip())
+    wrong = False
+    for key, expected in containers.compose_env_values(facts).items():
+        number, value = found.get(key, (1, ""))
+        if value != expected:
+            wrong = True
+            yield Finding(relative, number, f"{key}={value} is not the facts' {key}={expected}; {fix}")
+    if not wrong and source.text != containers.compose_env_text(facts):
+        yield Finding(relative, 1, f"differs from what `nox -s lock` writes; {fix}")
+
+
 def backend_python_findings(facts: Facts, root: Path) -> Iterator[Finding]:
     """No Python file of the backend names a settings module in a string (a default, a test's module, a
     docstring): Django gets it from DJANGO_SETTINGS_MODULE, the tests from the environment nox sets."""
@@ -507,6 +531,7 @@ def find_all(root: Path) -> list[Finding]:
         findings += settings_findings(facts, source, by_hand=False)
     findings += dockerfile_findings(facts, root)
     findings += compose_findings(facts, root)
+    findings += compose_env_findings(facts, root)
     findings += backend_python_findings(facts, root)
     findings += dependabot_findings(facts, root)
     findings += pre_commit_findings(root, sessions, tasks)

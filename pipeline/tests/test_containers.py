@@ -134,7 +134,6 @@ def test_sigint_mid_wait_leaves_nothing_behind(never_healthy_image: str) -> None
 @pytest.mark.parametrize(
     ("compose_file", "environment", "settings"),
     [
-        (containers.DEV_COMPOSE_FILE, containers.dev_stack_environment(FACTS, {}), FACTS.settings.development),
         (
             containers.COMPOSE_FILE,
             containers.compose_environment(FACTS, "backend:local", "k" * 50, {}),
