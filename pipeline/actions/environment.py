@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 # Set by the runner on GitHub; here they would make tools reach for GitHub's own services
 # (the Actions cache, the runtime token), so a local run leaves them out.
 GITHUB_ONLY_VARIABLES = ("GITHUB_ACTIONS", "ACTIONS_RUNTIME_TOKEN", "ACTIONS_CACHE_URL", "ACTIONS_RESULTS_URL")
+WORLDS = ".cache/ci-runner/worlds"
 COMMAND_FILE_VARIABLES = ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH")
 
 
@@ -32,7 +33,7 @@ def job_world(session: RunSession, instance: Instance, contexts: Mapping[str, An
             text = expressions.interpolate(value, data) if isinstance(value, str) else value
             versions += runner_images.setup_python_versions(text)
     image = runner_images.image_for(label)
-    return runner_images.build_world(image, versions, session.temp / "worlds", session.host)
+    return runner_images.build_world(image, versions, session.root / WORLDS, session.host)
 
 
 def step_environ(session: RunSession, job: JobRun, env: Mapping[str, str], files: CommandFiles) -> dict[str, str]:

@@ -106,26 +106,28 @@ def _mirror_without_python(folder: Path, mirrors: Path) -> Path:
 
 def build_world(image: RunnerImage, setup_versions: Iterable[str], home: Path, host: Mapping[str, str]) -> JobWorld:
     """The job's Python folder: `python3.X` for each Python it has; `python3` is setup-python's
-    last version, else the image's system Python."""
-    wanted = [image.system_python, *setup_versions]
-    default = wanted[-1]
-    bin_dir = home / ("python-" + "-".join(dict.fromkeys(wanted)))
-    missing: list[str] = []
-    if not bin_dir.is_dir():
-        staging = bin_dir.with_suffix(".partial")
+    last version, else the image's system Python. It outlives the run (under .cache/), because the
+    session environments nox builds in a job keep pointing at it."""
+    wanted = list(dict.fromkeys([image.system_python, *setup_versions]))
+    default = [image.system_python, *setup_versions][-1]
+    bin_dir = home / f"python-{'-'.join(wanted)}-default-{default}"
+    if bin_dir.is_dir() and all(link.exists() for link in bin_dir.iterdir()):
+        return JobWorld(bin_dir, tuple(wanted), ())
+    found = {version: host_python(version, host) for version in wanted}
+    missing = tuple(version for version, interpreter in found.items() if interpreter is None)
+    if missing:
+        return JobWorld(bin_dir, tuple(wanted), missing)
+    staging = home / f".{bin_dir.name}.{os.getpid()}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for version, interpreter in ((v, i) for v, i in found.items() if i is not None):
+        real = interpreter.resolve()
+        names = [f"python{version}", *(("python3", "python") if version == default else ())]
+        for name in names:
+            (staging / name).symlink_to(real)
+    shutil.rmtree(bin_dir, ignore_errors=True)
+    try:
+        staging.rename(bin_dir)
+    except OSError:  # another run made it first
         shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        for version in dict.fromkeys(wanted):
-            interpreter = host_python(version, host)
-            if interpreter is None:
-                missing.append(version)
-                continue
-            (staging / f"python{version}").symlink_to(interpreter)
-            if version == default:
-                for name in ("python3", "python"):
-                    (staging / name).symlink_to(interpreter)
-        if missing:
-            shutil.rmtree(staging)
-        else:
-            staging.rename(bin_dir)
-    return JobWorld(bin_dir, tuple(dict.fromkeys(wanted)), tuple(missing))
+    return JobWorld(bin_dir, tuple(wanted), ())
