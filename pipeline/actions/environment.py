@@ -55,7 +55,10 @@ def step_environ(session: RunSession, job: JobRun, env: Mapping[str, str], files
             "GITHUB_RUN_ID": session.run_id,
             "GITHUB_WORKFLOW": session.workflow.name,
             "RUNNER_OS": "Linux",
-            "RUNNER_TEMP": str(session.temp),
+            # Each hosted job has a machine, so a /tmp, of its own: jobs side by side here must not
+            # share one (pytest's temporary folders of two jobs would clean up each other's).
+            "RUNNER_TEMP": str(job.temp),
+            "TMPDIR": str(job.temp),
         }
     )
     base.update(job.added_env)

@@ -34,6 +34,8 @@ class JobRun:
         self.job = instance.definition
         self.world = world
         self.folder = session.job_folder(instance.key)
+        self.temp = self.folder / "tmp"
+        self.temp.mkdir(exist_ok=True)
         self.contexts: dict[str, Any] = session.job_contexts(instance, needs)
         self.records: list[steps.StepRecord] = []
         self.added_env: dict[str, str] = {}
