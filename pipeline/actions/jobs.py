@@ -36,6 +36,7 @@ class JobRun:
         self.folder = session.job_folder(instance.key)
         self.temp = self.folder / "tmp"
         self.temp.mkdir(exist_ok=True)
+        self.temp.chmod(0o1777)  # nosec B103 -- like /tmp (sticky): initdb, run as postgres, uses it too
         self.contexts: dict[str, Any] = session.job_contexts(instance, needs)
         self.records: list[steps.StepRecord] = []
         self.added_env: dict[str, str] = {}

@@ -53,6 +53,8 @@ class RunSession:
     def job_folder(self, key: str) -> Path:
         folder = self.temp / "jobs" / safe_name(key)
         folder.mkdir(parents=True, exist_ok=True)
+        for level in (self.temp, self.temp / "jobs", folder):
+            level.chmod(0o755)  # the job's TMPDIR inside must be reachable, as /tmp is
         return folder
 
     def log_path(self, key: str, suffix: str = ".log") -> Path:
