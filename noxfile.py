@@ -19,7 +19,7 @@ import nox.command
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pipeline import console, containers, downloads, entry, interpreters, lockfiles, sessions
+from pipeline import console, containers, coverage_data, downloads, entry, interpreters, lockfiles, sessions
 from pipeline.actions import validate
 from pipeline.errors import UserError
 from pipeline.facts import load
@@ -59,14 +59,16 @@ nox.options.sessions = [
     "workflows",
     "audit",
     "tests",
-    "coverage",
     "assets",
     "build",
     "tooling",
+    "coverage",  # last: it combines what the tests and tooling sessions of this run measured
 ]
 # The audit covers the production dependencies plus the dev group (which includes every tool group).
 AUDITED_GROUPS = ["dev"]
 ACTIONLINT_GO_MODULE = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.7"
+# The run whose coverage data a combine takes: GitHub's (also invoke ci's), else this nox command.
+COVERAGE_RUN = coverage_data.run_id(os.environ)
 
 
 def install(session: nox.Session, *groups: str, production: bool = True) -> None:
@@ -122,19 +124,32 @@ def user_errors(session: nox.Session) -> Iterator[None]:
         session.error(str(error))
 
 
+def run_tool(session: nox.Session, gate: str) -> None:
+    """The gate's tool command (the table `invoke bench` measures too), with the session's arguments."""
+    command, env = sessions.tool_command(gate, FACTS, str(session.python), session.posargs)
+    session.run(*command, env=env)
+
+
 def finish(session: nox.Session, line: str, markdown: str | None = None) -> None:
     """The session's last line for a person; a markdown section on GitHub."""
     console.success(f"{session.name}: {line}")
     console.step_summary(f"### {session.name}\n\n{markdown or line}")
 
 
+def measured(session: nox.Session, measure: str) -> dict[str, str]:
+    """COVERAGE_FILE of a session that measures; its data of earlier runs is erased first."""
+    coverage_data.erase_session(Path(), measure, session.name)
+    return {"COVERAGE_FILE": coverage_data.data_file(measure, COVERAGE_RUN, session.name)}
+
+
 def run_tests(session: nox.Session, database_url: str | None = None) -> None:
     install(session, "test")
-    env = sessions.django_env(FACTS, "testing", {"COVERAGE_FILE": sessions.coverage_data_file(session.name)})
+    pytest, env = sessions.tool_command("tests", FACTS, str(session.python), session.posargs)
+    env.update(measured(session, "backend"))
     if database_url:
         env["DATABASE_URL"] = database_url
     session.run("python", "backend/manage.py", "makemigrations", "--check", "--dry-run", env=env)
-    session.run("coverage", "run", "-m", "pytest", *session.posargs, env=env)
+    session.run(*pytest, env=env)
     finish(session, "tests passed" + (" on PostgreSQL" if database_url else ""))
 
 
@@ -142,7 +157,7 @@ def run_tests(session: nox.Session, database_url: str | None = None) -> None:
 def lint(session: nox.Session) -> None:
     """Ruff lint rules (pyproject.toml), Django and security rules included."""
     install(session, "lint", production=False)
-    session.run("ruff", "check", *session.posargs, ".")
+    run_tool(session, "lint")
     finish(session, "ruff found no problems")
 
 
@@ -150,7 +165,7 @@ def lint(session: nox.Session) -> None:
 def format_(session: nox.Session) -> None:
     """Check formatting with ruff format (changes nothing; see `fix`)."""
     install(session, "lint", production=False)
-    session.run("ruff", "format", "--check", "--diff", *session.posargs, ".")
+    run_tool(session, "format")
     finish(session, "every file is formatted")
 
 
@@ -167,11 +182,7 @@ def fix(session: nox.Session) -> None:
 def mypy(session: nox.Session) -> None:
     """Strict type check of the backend and the tooling, with the Django plugin."""
     install(session, "typing")
-    env = sessions.django_env(
-        FACTS, "production", sessions.throwaway_production_env(static_root="unused", database_url="sqlite://:memory:")
-    )
-    cache = f".mypy_cache/{session.python}"
-    session.run("mypy", "--cache-dir", cache, *session.posargs, *sessions.PYTHON_SOURCES, env=env)
+    run_tool(session, "mypy")
     finish(session, f"no type errors on Python {session.python}")
 
 
@@ -180,9 +191,9 @@ def bandit(session: nox.Session) -> None:
     """Bandit security scan of the backend and tooling; SARIF in reports/bandit.sarif."""
     install(session, "lint", production=False)
     Path("reports").mkdir(exist_ok=True)
-    common = ["-c", "pyproject.toml", "-r", *sessions.PYTHON_SOURCES]
-    session.run("bandit", *common, "--format", "sarif", "--output", "reports/bandit.sarif", "--exit-zero", "--quiet")
-    session.run("bandit", *common, "--quiet", *session.posargs)
+    sarif = ["--format", "sarif", "--output", "reports/bandit.sarif", "--exit-zero", "--quiet"]
+    session.run("bandit", *sessions.BANDIT_OPTIONS, *sarif)
+    run_tool(session, "bandit")
     finish(session, "no findings (SARIF: reports/bandit.sarif)")
 
 
@@ -190,7 +201,7 @@ def bandit(session: nox.Session) -> None:
 def workflows(session: nox.Session) -> None:
     """Workflows, compose, Dockerfile agree with the facts; GitHub's parser, zizmor, schemas, actionlint."""
     install(session, "tooling", "workflows", production=False)
-    session.run("python", "-m", "pipeline.drift", env={"PYTHONPATH": "."})
+    run_tool(session, "workflows")  # drift: the facts against every file that repeats them
     workflow_files = sorted(str(path) for path in Path(".github/workflows").glob("*.yml"))
     session.run("zizmor", "--offline", "--strict-collection", "--quiet", ".")
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflow_files)
@@ -251,14 +262,43 @@ def tests_postgres(session: nox.Session) -> None:
 
 @nox.session(python=FACTS.newest_python, tags=["coverage"])
 def coverage(session: nox.Session) -> None:
-    """Combine the tests sessions' coverage, write HTML/XML/JSON, enforce fail_under."""
+    """Combine this run's coverage: the backend's (HTML/XML/JSON, fail_under) and the pipeline's (its own threshold)."""
     install(session, "test", production=False)
-    session.run("coverage", "combine", "--keep", "--quiet")
+    with user_errors(session):
+        backend = coverage_data.for_run(Path(), "backend", COVERAGE_RUN, os.environ)
+        pipeline = coverage_data.for_run(Path(), "pipeline", COVERAGE_RUN, os.environ)
+    if not backend.files:
+        session.error("no backend coverage data here: run a tests session first (nox -s tests-3.12 coverage)")
+    Path("reports/coverage").mkdir(parents=True, exist_ok=True)
+    data = {measure: ["--data-file", str(path)] for measure, path in coverage_data.COMBINED.items()}
+    session.run("coverage", "combine", "--keep", "--quiet", *data["backend"], *map(str, backend.files))
     for report in ("html", "xml", "json"):
-        session.run("coverage", report, "--quiet", "--fail-under=0")
-    table = session.run("coverage", "report", "--format=markdown", "--fail-under=0", silent=True)
-    console.step_summary(f"### Coverage\n\n{table}")
-    session.run("coverage", "report")
+        session.run("coverage", report, *data["backend"], "--quiet", "--fail-under=0")
+    fail_under = coverage_data.backend_fail_under(FACTS.root)
+    lines = [coverage_summary(session, "backend", backend, fail_under, *data["backend"])]
+    if pipeline.files:
+        session.run("coverage", "combine", "--keep", "--quiet", *data["pipeline"], *map(str, pipeline.files))
+        pipeline_under = coverage_data.PIPELINE_FAIL_UNDER
+        lines.append(coverage_summary(session, "pipeline", pipeline, pipeline_under, *data["pipeline"]))
+    else:
+        lines.append("pipeline: not measured in this run (nox -s tooling measures it)")
+    for line in lines:
+        session.log(line)
+    session.run("coverage", "report", *data["backend"])  # the backend's fail_under ([tool.coverage.report])
+    if pipeline.files:
+        session.run("coverage", "report", *data["pipeline"], f"--fail-under={coverage_data.PIPELINE_FAIL_UNDER}")
+    finish(session, "; ".join(lines))
+
+
+def coverage_summary(
+    session: nox.Session, measure: str, selection: coverage_data.Selection, fail_under: float, *data: str
+) -> str:
+    """The measure's figure as one line, and its table in the GitHub job summary."""
+    total = session.run("coverage", "report", *data, "--format=total", "--fail-under=0", silent=True)
+    table = session.run("coverage", "report", *data, "--format=markdown", "--fail-under=0", silent=True)
+    line = coverage_data.summary_line(measure, str(total).strip(), fail_under, selection)
+    console.step_summary(f"### Coverage: {measure}\n\n{line}\n\n{table}")
+    return line
 
 
 @nox.session(python=False, allow_parallel=True)
@@ -287,15 +327,9 @@ def build(session: nox.Session) -> None:
     """Production deps only: check --deploy, collectstatic, check_config, sdist + wheel."""
     install(session)
     workdir = Path(session.create_tmp())
-    env = sessions.django_env(
-        FACTS,
-        "production",
-        sessions.throwaway_production_env(
-            static_root=str(workdir / "static"), database_url=f"sqlite:///{workdir / 'db.sqlite3'}"
-        ),
-    )
+    deploy_check, env = sessions.tool_command("build", FACTS, str(session.python), workdir=workdir)
     manage = ["python", "backend/manage.py"]
-    session.run(*manage, "check", "--deploy", "--fail-level", "WARNING", env=env)
+    session.run(*deploy_check, env=env)
     session.run(*manage, "collectstatic", "--noinput", "--verbosity", "0", env=env)
     with user_errors(session):
         sessions.check_manifest_has(workdir / "static" / "staticfiles.json", "app.css")
@@ -305,10 +339,28 @@ def build(session: nox.Session) -> None:
 
 
 @nox.session(python=FACTS.newest_python)
-def tooling(session: nox.Session) -> None:
-    """Tests of the `pipeline` package that the noxfile and tasks.py are built on."""
+@nox.parametrize(
+    ("tier", "shard"),
+    [nox.param(tier, shard, id=name, tags=tags) for name, (tier, shard, tags) in sessions.tooling_sessions().items()],
+)
+def tooling(session: nox.Session, tier: str, shard: str) -> None:
+    """Tests of the `pipeline` package, a tier (or a share of one) each, measuring the pipeline's coverage."""
     install(session, "tooling", "test", "audit", production=False)
-    session.run("pytest", "-p", "no:django", *(session.posargs or ["pipeline/tests", "pipeline/actions/tests"]))
+    # The tests folders, unless the arguments after `--` name tests themselves.
+    given = any(Path(arg.split("::")[0]).exists() for arg in session.posargs if not arg.startswith("-"))
+    tests = [] if given else list(sessions.TOOLING_TESTS)
+    pytest = ["pytest", "-p", "no:django", "-m", tier, *(["--shard", shard] if shard else []), *tests]
+    env = measured(session, "pipeline")
+    # The copies' nox sessions keep their environments between runs, one folder per tooling session.
+    env["PIPELINE_TEST_ENVDIR"] = str(Path(".cache/tooling-envs", coverage_data.token(session.name)).resolve())
+    session.run("coverage", "run", *coverage_data.PIPELINE_RUN_OPTIONS, "-m", *pytest, *session.posargs, env=env)
+    with user_errors(session):
+        so_far = coverage_data.for_run(Path(), "pipeline", COVERAGE_RUN, os.environ)
+    data = ["--data-file", str(Path(session.create_tmp()) / ".coverage")]
+    session.run("coverage", "combine", "--keep", "--quiet", *data, *map(str, so_far.files), silent=True)
+    line = coverage_summary(session, "pipeline", so_far, coverage_data.PIPELINE_FAIL_UNDER, *data)
+    share = f" (share {shard})" if shard else ""
+    finish(session, f"the {tier} tier{share} passed; {line}, enforced by nox -s coverage")
 
 
 @nox.session(python=False, default=False)

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import console, containers, images, sessions
+from pipeline import console, containers, copies, images, sessions
 from pipeline.actions import local as local_ci
 from pipeline.actions.expressions import bench as expression_bench
 from pipeline.actions.model import Outcome
@@ -80,32 +80,25 @@ def bench_tests(facts: Facts) -> Figures:
     return figures
 
 
-def raw_tool_commands(facts: Facts) -> dict[str, tuple[str, list[str], dict[str, str]]]:
-    """session -> (its venv, the tool command the session wraps, its environment)."""
-    newest = facts.newest_python
-    production = sessions.django_env(
-        facts, "production", sessions.throwaway_production_env(static_root="unused", database_url="sqlite://:memory:")
-    )
-    sources = sessions.PYTHON_SOURCES
-    return {
-        "lint": ("lint", ["ruff", "check", "."], {}),
-        "format": ("format", ["ruff", "format", "--check", "."], {}),
-        f"mypy-{newest}": (f"mypy-{newest}", ["mypy", "--cache-dir", f".mypy_cache/{newest}", *sources], production),
-        "bandit": ("bandit", ["bandit", "-c", "pyproject.toml", "-r", *sources, "-q"], {}),
-        "workflows": ("workflows", ["python", "-m", "pipeline.drift"], {"PYTHONPATH": "."}),
-        "build": ("build", ["python", "backend/manage.py", "check", "--deploy"], production),
-        f"tests-{newest}": (
-            f"tests-{newest}",
-            ["coverage", "run", "-m", "pytest", "-q"],
-            sessions.django_env(facts, "testing"),
-        ),
-    }
+def raw_tool_commands(facts: Facts, workdir: Path) -> dict[str, tuple[str, list[str], dict[str, str]]]:
+    """session -> (its venv, the tool command the session runs, its environment): the sessions' own table
+    (`sessions.tool_command`), so the benchmark measures what they run. `workdir` takes what the tools write."""
+    commands = {}
+    for gate in sessions.GATES:
+        python = facts.image.python if gate == "build" else facts.newest_python
+        session = f"{gate}-{python}" if gate in {"mypy", "tests"} else gate
+        command, env = sessions.tool_command(gate, facts, python, workdir=workdir)
+        if gate == "tests":  # coverage data of its own, never one a combine could take
+            env["COVERAGE_FILE"] = str(workdir / ".coverage")
+        commands[session] = (session, command, env)
+    return commands
 
 
 def bench_gates(facts: Facts) -> Figures:
     figures = Figures("warm default sessions: session wall time against the tool inside it")
     total_session = total_tool = 0.0
-    for session, (venv, command, env) in raw_tool_commands(facts).items():
+    workdir = Path(tempfile.mkdtemp(prefix="bench-gates-"))
+    for session, (venv, command, env) in raw_tool_commands(facts, workdir).items():
         timed(nox("-s", session), facts.root)  # warm
         session_time = timed(nox("-R", "-s", session), facts.root)
         bin_dir = venv_bin(facts.root, venv)
@@ -119,24 +112,15 @@ def bench_gates(facts: Facts) -> Figures:
     figures.add(
         "all: sessions / raw tools", total_session, f"{total_session / total_tool:.2f}x", f"tools {total_tool:.2f}s"
     )
+    shutil.rmtree(workdir, ignore_errors=True)
     return figures
-
-
-def copy_project(facts: Facts, target: Path) -> Path:
-    listing = subprocess.run(["git", "ls-files"], cwd=facts.root, capture_output=True, text=True, check=True)
-    for relative in listing.stdout.splitlines():
-        source = facts.root / relative
-        if source.is_file():
-            (target / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / relative)
-    return target
 
 
 def bench_image(facts: Facts) -> Figures:
     figures = Figures("image: cold build against a warm rebuild after a code-only change")
     name = f"bench-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="bench-image-") as tmp:
-        root = copy_project(facts, Path(tmp) / "project")
+        root = copies.copy_project(facts.root, Path(tmp) / "project")
         copy_facts = load(root)
 
         def build(*, no_cache: bool) -> images.BuildResult:

@@ -18,6 +18,22 @@ from pipeline.facts import Facts
 
 # Our own Python code: what mypy and bandit check.
 PYTHON_SOURCES = ["backend", "pipeline", "noxfile.py", "tasks.py", "bootstrap.py"]
+# The pipeline's tests and their tiers (markers: pipeline/conftest.py). Each tier is one `tooling(...)` session,
+# or several that share it out (`--shard K/N`) so that no CI job takes much over a minute; with its nox tags.
+# `docker`: the session builds images or starts containers, so `invoke ci` runs its job in the image-build
+# slot (the matrix entry carries `docker: true`).
+TOOLING_TESTS = ("pipeline/tests", "pipeline/actions/tests")
+DOCKER_TAG = "docker"
+TOOLING_TIERS: dict[str, tuple[int, list[str]]] = {"pure": (1, []), "tools": (4, []), "engine": (1, [DOCKER_TAG])}
+
+
+def tooling_sessions() -> dict[str, tuple[str, str, list[str]]]:
+    """{session id: (tier, shard `K/N` or "", nox tags)}: `pure`, `tools-1` ... `tools-4`, `engine`."""
+    result = {}
+    for tier, (count, tags) in TOOLING_TIERS.items():
+        for index in range(1, count + 1):
+            result[tier if count == 1 else f"{tier}-{index}"] = (tier, f"{index}/{count}" if count > 1 else "", tags)
+    return result
 
 
 def uv_sync_args(groups: Iterable[str], *, install_project: bool = False) -> list[str]:
@@ -80,14 +96,47 @@ def throwaway_production_env(static_root: str, database_url: str) -> dict[str, s
     }
 
 
-def coverage_data_file(session_name: str) -> str:
-    """One coverage data file per session (per Python version), combined later."""
-    return ".coverage." + session_name.replace("/", "-")
-
-
 def on_ci(environ: Mapping[str, str] | None = None) -> bool:
     env = os.environ if environ is None else environ
     return env.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+# --- the tool each gate's session runs: the session runs it, `invoke bench` times it against the session ---
+
+GATES = ("lint", "format", "mypy", "bandit", "workflows", "build", "tests")
+BANDIT_OPTIONS = ["-c", "pyproject.toml", "-r", *PYTHON_SOURCES]
+
+
+def production_check_env(facts: Facts, workdir: Path | None = None) -> dict[str, str]:
+    """Production settings with throw-away values: what mypy's plugin imports and the build checks."""
+    if workdir is None:
+        values = throwaway_production_env(static_root="unused", database_url="sqlite://:memory:")
+    else:
+        values = throwaway_production_env(
+            static_root=str(workdir / "static"), database_url=f"sqlite:///{workdir / 'db.sqlite3'}"
+        )
+    return django_env(facts, "production", values)
+
+
+def tool_command(
+    gate: str, facts: Facts, python: str, posargs: Iterable[str] = (), workdir: Path | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The tool command a gate's session runs (with the session's arguments after `--`) and its environment.
+    `workflows` runs more tools after this one (drift); `build` (the deploy check) runs more commands in it."""
+    extra = list(posargs)
+    production = production_check_env(facts, workdir)
+    table: dict[str, tuple[list[str], dict[str, str]]] = {
+        "lint": (["ruff", "check", *extra, "."], {}),
+        "format": (["ruff", "format", "--check", "--diff", *extra, "."], {}),
+        "mypy": (["mypy", "--cache-dir", f".mypy_cache/{python}", *extra, *PYTHON_SOURCES], production),
+        "bandit": (["bandit", *BANDIT_OPTIONS, "--quiet", *extra], {}),
+        "workflows": (["python", "-m", "pipeline.drift"], {"PYTHONPATH": "."}),
+        "build": (["python", "backend/manage.py", "check", "--deploy", "--fail-level", "WARNING"], production),
+        "tests": (["coverage", "run", "-m", "pytest", *extra], django_env(facts, "testing")),
+    }
+    if gate in table:
+        return table[gate]
+    raise ValueError(f"no gate is called {gate!r}")
 
 
 def check_built_css(path: Path) -> int:

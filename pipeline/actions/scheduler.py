@@ -20,7 +20,9 @@ from pipeline.errors import UserError
 
 # Jobs that build images run one at a time: concurrent buildx cache exports to one
 # engine can fail ("only one connection allowed"). Service containers run side by side.
-IMAGE_BUILDING = ("build-image", "check-container", "dev-stack", "tooling")
+# Such a job is one whose run lines call an image task of tasks.py, or a matrix entry of a
+# session tagged `docker` in the noxfile (`invoke ci-matrix` gives it `docker: true`).
+IMAGE_TASKS = ("build-image", "check-container", "dev-stack")
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,10 @@ class JobState:
 
 
 def builds_images(instance: Instance) -> bool:
+    if instance.matrix.get("docker") is True:
+        return True
     text = " ".join(str(step.get("run", "")) for step in instance.definition.get("steps") or [])
-    words = set(text.replace('"', " ").split()) | {str(value) for value in instance.matrix.values()}
-    return bool(words & set(IMAGE_BUILDING))
+    return bool(set(text.replace('"', " ").split()) & set(IMAGE_TASKS))
 
 
 class Scheduler:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from pipeline import audit, sessions
+from pipeline.conftest import RunNox
 from pipeline.errors import UserError
 from pipeline.facts import ROOT
-from pipeline.tests.conftest import RunNox
 from pipeline.tests.osv_fixture import advisory, osv_server
 
 TODAY = dt.date(2026, 11, 21)
@@ -97,6 +97,7 @@ def test_unreachable_and_unlookupable_are_explained() -> None:
 # --- real pip-audit, fixture advisories -------------------------------------
 
 
+@pytest.mark.tools
 def test_clean_fixture_passes(requirements: Path, tmp_path: Path) -> None:
     with osv_server({}) as url:
         result = run_audit(requirements, "--osv-url", url, "--allowlist", str(tmp_path / "none.toml"))
@@ -104,6 +105,7 @@ def test_clean_fixture_passes(requirements: Path, tmp_path: Path) -> None:
     assert "audit: passed" in result.stdout
 
 
+@pytest.mark.tools
 def test_a_vulnerable_pin_fails_naming_it(requirements: Path, tmp_path: Path) -> None:
     with osv_server(django_advisories()) as url:
         result = run_audit(requirements, "--osv-url", url, "--allowlist", str(tmp_path / "none.toml"))
@@ -113,6 +115,7 @@ def test_a_vulnerable_pin_fails_naming_it(requirements: Path, tmp_path: Path) ->
     assert "vulnerable dependencies found" in result.stderr
 
 
+@pytest.mark.tools
 def test_an_allowlisted_advisory_passes_until_it_expires(requirements: Path, tmp_path: Path) -> None:
     with osv_server(django_advisories()) as url:
         allowed = run_audit(
@@ -126,6 +129,7 @@ def test_an_allowlisted_advisory_passes_until_it_expires(requirements: Path, tmp
     assert f"{FIXTURE_ID} expired on 2020-01-01" in expired.stderr
 
 
+@pytest.mark.tools
 def test_an_unreachable_service_fails_in_one_line(requirements: Path, tmp_path: Path) -> None:
     with osv_server({}) as url:
         pass  # the server is gone: its port is closed now
@@ -142,6 +146,7 @@ def test_the_nox_session_fails_on_a_vulnerable_pin(run_nox: RunNox) -> None:
     assert FIXTURE_ID in result.stdout + result.stderr
 
 
+@pytest.mark.tools
 def test_safety_is_locked_and_hashed_in_the_audit_group(tmp_path: Path) -> None:
     exported = tmp_path / "audit.txt"
     subprocess.run(sessions.uv_export_args(["audit"], production=False, output=exported), cwd=ROOT, check=True)
@@ -174,6 +179,7 @@ LOCAL_SAFETY = {
 }
 
 
+@pytest.mark.cost(8)
 def test_with_a_safety_key_the_locked_safety_runs(run_nox: RunNox) -> None:
     with osv_server({}) as url:
         env = {"SAFETY_API_KEY": "not-a-real-key", **LOCAL_SAFETY}

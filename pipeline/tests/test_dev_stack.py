@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from pipeline import containers, drift, facts
+from pipeline.conftest import BuiltProject
 from pipeline.console import plain_env
 from pipeline.tests import browser
-from pipeline.tests.conftest import BuiltProject
 
 FACTS = facts.load()
 # Elements of the landing page (catalog/base.html, home.html) and properties their Tailwind classes set.
@@ -121,6 +121,7 @@ def compose_config(environment: Mapping[str, str]) -> dict[str, Any]:
     return config
 
 
+@pytest.mark.tools
 def test_plain_compose_resolves_the_dev_stack_as_invoke_does() -> None:
     """`docker compose -f compose/dev.yaml` with none of invoke's variables: the same stack as `invoke dev-stack`."""
     plain = compose_config({})
@@ -141,6 +142,7 @@ def test_plain_compose_resolves_the_dev_stack_as_invoke_does() -> None:
     ]
 
 
+@pytest.mark.tools
 def test_dev_stack_images_are_the_dockerfiles_stages_or_the_named_stand_ins() -> None:
     """The stages build FROM the image versions; NODE_IMAGE, POSTGRES_IMAGE, REDIS_IMAGE replace them."""
     dockerfile = FACTS.image.dockerfile.read_text(encoding="utf-8")
@@ -193,6 +195,7 @@ def test_a_failed_dev_stack_names_the_ca_bundle_when_npm_met_a_proxy(
 # --- the running stacks, in a real browser ---------------------------------------------------------
 
 
+@pytest.mark.tools
 def test_the_style_check_fails_on_an_unstyled_page(chromium_binary: str) -> None:
     """What the dev stack served before it had a watcher: the same elements, no CSS (app.css answered 404)."""
     page = "data:text/html,<html><body><main><h1>Service status</h1></main></body></html>"

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 from pipeline import doctor
-from pipeline.console import plain_env
+from pipeline.conftest import invoke
 from pipeline.errors import START_DOCKER_FIX
 from pipeline.facts import ROOT, load
 
 
 def run_doctor(cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", "doctor"],
-        cwd=cwd,
-        env={**plain_env(), **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return invoke("doctor", cwd=cwd, env=env, timeout=120)
 
 
 def test_doctor_passes_on_a_ready_machine(docker_engine: None, project_copy: Path) -> None:

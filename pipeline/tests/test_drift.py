@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from pipeline import drift, facts, images, workflows
+from pipeline.conftest import RunNox
 from pipeline.errors import UserError
 from pipeline.facts import ServiceImages, SettingsModules
-from pipeline.tests.conftest import RunNox
 
 CI = ".github/workflows/ci.yml"
 SECURITY = ".github/workflows/security.yml"
@@ -230,10 +230,15 @@ def test_matrices_route_sessions_by_tag() -> None:
         {"session": "tests-3.11", "python": "3.11", "tags": ["tests"]},
         {"session": "coverage", "python": "3.13", "tags": ["coverage"]},
         {"session": "new-gate", "python": None, "tags": []},
+        {"session": "tooling(engine)", "python": "3.13", "tags": ["docker"]},
     ]
     services = ServiceImages("pg:local", "redis:local", "postgres:17-bookworm", "redis:8-bookworm")
     assert workflows.matrices(sessions, services) == {
-        "checks": [{"session": "lint", "python": "3.13"}, {"session": "new-gate", "python": ""}],
+        "checks": [
+            {"session": "lint", "python": "3.13"},
+            {"session": "new-gate", "python": ""},
+            {"session": "tooling(engine)", "python": "3.13", "docker": True},
+        ],
         "tests": [
             {
                 "session": "tests-3.11",

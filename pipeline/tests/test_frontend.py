@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.tests.conftest import RunNox
+from pipeline.conftest import RunNox
 
 CSS = Path("frontend/dist/app.css")
 

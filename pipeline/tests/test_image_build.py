@@ -6,23 +6,20 @@ project, with its own local cache folder, and removes that image afterwards.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 
 from pipeline import images
-from pipeline.tests.conftest import BuiltProject
+from pipeline.conftest import BuiltProject, docker
 
 pytestmark = pytest.mark.usefixtures("docker_engine")
 DEPENDENCY_STEP = "builder: RUN --mount=type=secret"
 VENV_COPY_STEP = "runtime: COPY --from=builder /opt/venv /opt/venv"
-
-
-def docker(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=300, check=False)
 
 
 def step(report: dict[str, bool], prefix: str) -> bool:
@@ -75,10 +72,77 @@ def test_image_ships_the_compiled_css_but_no_node_modules(project: BuiltProject)
     assert lines[0].startswith("app.")
 
 
-def test_image_holds_no_env_file_or_ca(project: BuiltProject) -> None:
-    result = docker("run", "--rm", "--entrypoint", "sh", project.cold.tags[0], "-c", "ls -a /app; ls /run/secrets 2>&1")
-    assert ".env" not in result.stdout.split()
-    assert "No such file" in result.stdout
+# Run inside an image: what it holds that no image may. argv[1]: the sha256 of the build's secrets.
+LEAK_SCAN = """
+import hashlib, json, os, sys
+secrets = json.loads(sys.argv[1])
+sizes = {size for size, _ in secrets.values()}
+found = []
+for folder, dirs, files in os.walk("/"):
+    if folder == "/":
+        dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+    for name in files:
+        path = os.path.join(folder, name)
+        if not os.path.isfile(path) or os.path.islink(path):
+            continue
+        if name == ".env" or (name.startswith(".env.") and name != ".env.example"):
+            found.append(f"{path}: an environment file")
+        if folder == "/run/secrets" or folder.startswith("/run/secrets/"):
+            found.append(f"{path}: a build secret mount")
+        size = os.path.getsize(path)
+        if size in sizes:
+            digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
+            found += [f"{path}: the build secret {label}" for label, (_, hash_) in secrets.items() if hash_ == digest]
+        if folder.startswith(("/app", "/root", "/home", "/tmp")) and size < 1_000_000:
+            if b"PRIVATE KEY-----" in open(path, "rb").read():
+                found.append(f"{path}: a private key")
+print(json.dumps(sorted(found)))
+"""
+
+
+def leaks(image: str, secrets: list[Path]) -> list[str]:
+    """What the image holds that no image may: environment files anywhere, a private key in the app's or a
+    user's folders, a copy of a build secret anywhere, anything left in /run/secrets."""
+    hashes = {path.name: (path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest()) for path in secrets}
+    scan = ["run", "--rm", "--user", "0", "--entrypoint", "python", image, "-c", LEAK_SCAN, json.dumps(hashes)]
+    result = docker(*scan)
+    assert result.returncode == 0, result.stderr
+    found: list[str] = json.loads(result.stdout)
+    return found
+
+
+def test_image_holds_no_env_file_key_or_build_secret(project: BuiltProject) -> None:
+    """The build context had a `.env` and a private key where the Dockerfile copies whole folders, and the
+    build had a CA bundle secret (where this machine needs one): none of them is in the image."""
+    assert all((project.root / relative).is_file() for relative in project.planted)
+    assert leaks(project.cold.tags[0], project.secrets) == []
+
+
+def test_the_leak_check_finds_what_a_careless_dockerfile_copies(project: BuiltProject, tmp_path: Path) -> None:
+    """The same `.env` and key in a context without the project's .dockerignore, copied whole, and the build
+    secret copied into a layer: the check above names each one."""
+    context = tmp_path / "context"
+    for relative, text in project.planted.items():
+        (context / relative).parent.mkdir(parents=True, exist_ok=True)
+        (context / relative).write_text(text)
+    secret = tmp_path / "ca.pem"
+    secret.write_text(f"-----BEGIN CERTIFICATE-----\n{uuid.uuid4().hex}\n-----END CERTIFICATE-----\n")
+    careless = f"{project.name}-careless:{uuid.uuid4().hex[:8]}"
+    dockerfile = (
+        f"FROM {project.cold.tags[0]}\nUSER 0\nCOPY backend/ /app/\n"
+        "RUN --mount=type=secret,id=ca cp /run/secrets/ca /app/ca.pem\n"
+    )
+    built = docker("build", "--quiet", "--secret", f"id=ca,src={secret}", "--tag", careless, "-f", "-", str(context),
+                   stdin=dockerfile)  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    try:
+        assert leaks(careless, [secret]) == [
+            "/app/ca.pem: the build secret ca.pem",
+            "/app/config/.env: an environment file",
+            "/app/ops/deploy-key.pem: a private key",
+        ]
+    finally:
+        docker("image", "rm", "--force", careless)
 
 
 def test_unknown_startup_checks_mode_is_refused(project: BuiltProject) -> None:

@@ -203,6 +203,7 @@ def test_a_registry_reference_is_lower_case() -> None:
     assert images.repository("backend") == "backend"
 
 
+@pytest.mark.tools
 def test_a_push_under_a_capitalised_owner_tags_and_pushes_lower_case(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -157,6 +157,7 @@ def needs_pythons(pyenv: Path, *versions: str) -> None:
         pytest.skip(reason)
 
 
+@pytest.mark.cost(13)
 def test_a_fresh_pyenv_laptop_runs_the_tests_on_inactive_versions(
     project_copy: Path, tmp_path: Path, pyenv_root: Path
 ) -> None:

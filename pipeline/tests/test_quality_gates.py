@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.conftest import RunNox
 from pipeline.facts import load
-from pipeline.tests.conftest import RunNox
 
 NEWEST = load().newest_python
 
@@ -36,6 +36,7 @@ def append(path: Path, text: str) -> None:
             lambda root: append(root / "backend/catalog/views.py", '\n\ndef answer() -> int:\n    return "42"\n'),
             "Incompatible return value type",
             id="type-error",
+            marks=pytest.mark.cost(16),
         ),
         pytest.param(
             "bandit",
@@ -45,12 +46,14 @@ def append(path: Path, text: str) -> None:
             ),
             "B602",
             id="shell-true",
+            marks=pytest.mark.cost(8),
         ),
         pytest.param(
             "build",
             lambda root: append(root / "backend/config/urls.py", "\nimport debug_toolbar  # noqa: F401\n"),
             "No module named 'debug_toolbar'",
             id="dev-import-in-production",
+            marks=pytest.mark.cost(12),
         ),
     ],
 )

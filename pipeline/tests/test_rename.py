@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from pipeline import images
+from pipeline.conftest import RunNox
 from pipeline.console import plain_env
 from pipeline.facts import ROOT
-from pipeline.tests.conftest import RunNox
 
 SECTION = "## Make it yours"
 # The names README's block sets: its example is the rename tested here.

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline import console, sessions
+import pytest
+
+from pipeline import bench, console, sessions
 from pipeline.errors import UserError
 from pipeline.facts import load
 
@@ -37,10 +39,6 @@ def test_django_env_uses_the_single_source() -> None:
     assert env["PIPELINE_SETTINGS_TESTING"] == facts.settings.testing
 
 
-def test_coverage_files_are_per_session() -> None:
-    assert sessions.coverage_data_file("tests-3.12") == ".coverage.tests-3.12"
-
-
 def test_on_ci() -> None:
     assert sessions.on_ci({"CI": "true"})
     assert not sessions.on_ci({})
@@ -61,3 +59,33 @@ def test_step_summary_appends_markdown_only_on_github(tmp_path: Path) -> None:
 
 def test_markdown_table() -> None:
     assert console.markdown_table(["a", "b"], [["1", "2"]]) == "| a | b |\n|---|---|\n| 1 | 2 |"
+
+
+def test_a_gates_tool_command_takes_the_sessions_arguments_where_the_tool_expects_them(tmp_path: Path) -> None:
+    facts = load()
+    lint = sessions.tool_command("lint", facts, "3.13", ["--statistics"])
+    assert lint == (["ruff", "check", "--statistics", "."], {})
+    mypy, env = sessions.tool_command("mypy", facts, "3.12")
+    assert mypy[:3] == ["mypy", "--cache-dir", ".mypy_cache/3.12"]
+    assert env["DJANGO_SETTINGS_MODULE"] == facts.settings.production
+    _, build_env = sessions.tool_command("build", facts, "3.12", workdir=tmp_path)
+    assert build_env["DATABASE_URL"] == f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    with pytest.raises(ValueError, match="no gate is called 'deploy'"):
+        sessions.tool_command("deploy", facts, "3.12")
+
+
+def test_the_benchmark_times_the_commands_the_sessions_run(tmp_path: Path) -> None:
+    """`invoke bench` takes each gate's tool command from the sessions' own table, never a copy of it."""
+    facts = load()
+    newest, image = facts.newest_python, facts.image.python
+    commands = bench.raw_tool_commands(facts, tmp_path)
+    expected = ["lint", "format", f"mypy-{newest}", "bandit", "workflows", "build", f"tests-{newest}"]
+    assert list(commands) == expected
+    for session, (venv, command, env) in commands.items():
+        gate = session.split("-")[0]
+        python = image if gate == "build" else newest
+        table_command, table_env = sessions.tool_command(gate, facts, python, workdir=tmp_path)
+        assert venv == session
+        assert command == table_command
+        assert table_env.items() <= env.items()
+    assert commands[f"tests-{newest}"][2]["COVERAGE_FILE"] == str(tmp_path / ".coverage")  # never a combine's

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from pipeline.console import plain_env
+from pipeline.conftest import invoke
 from pipeline.errors import START_DOCKER_FIX
-from pipeline.facts import ROOT
 
-
-def invoke(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        cwd=ROOT,
-        env={**plain_env(), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+pytestmark = pytest.mark.tools
 
 
 @pytest.mark.parametrize(

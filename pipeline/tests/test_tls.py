@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import downloads, facts, images
-from pipeline.console import plain_env
+from pipeline.conftest import copy_env
 from pipeline.errors import UserError
 
 # What each tool prints when an intercepting proxy's certificate is not trusted.
@@ -119,7 +119,7 @@ def test_a_session_without_the_ca_names_the_bundle_and_the_bundle_fixes_it(
 ) -> None:
     # Cold caches, so the tools really download; every CA variable of this machine withheld.
     # npm's own configuration files may name a cafile too: they are left out as well.
-    env = without_ca(plain_env()) | {
+    env = without_ca(copy_env(project_copy)) | {
         "UV_CACHE_DIR": str(tmp_path / "uv"),
         "npm_config_cache": str(tmp_path / "npm"),
         "npm_config_globalconfig": str(tmp_path / "no-global-npmrc"),
@@ -155,13 +155,13 @@ def test_doctor_checks_tls_from_a_container_and_names_the_bundle(docker_engine: 
         )
         return next(line for line in result.stdout.splitlines() if "check=TLS to the package index" in line)
 
-    withheld = doctor(without_ca(plain_env()))
+    withheld = doctor(without_ca(copy_env(project_copy)))
     if "state=ok" in withheld:
         pytest.skip("the base image verifies the package index with its own CAs here (no TLS interception)")
     bundle = downloads.system_bundle()
     assert "state=missing" in withheld
     assert f"this machine's {bundle} verifies" in withheld
     assert f"BUILD_CA_BUNDLE={bundle}" in withheld
-    given = doctor(without_ca(plain_env()) | {"BUILD_CA_BUNDLE": str(bundle)})
+    given = doctor(without_ca(copy_env(project_copy)) | {"BUILD_CA_BUNDLE": str(bundle)})
     assert "state=ok" in given
     assert f"{bundle} (BUILD_CA_BUNDLE) verifies" in given

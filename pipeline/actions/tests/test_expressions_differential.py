@@ -34,6 +34,8 @@ from .expression_cases import (
     status_cases,
 )
 
+pytestmark = pytest.mark.tools  # GitHub's evaluator runs in Node
+
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 GENERATED = 1200
 SHOWN = 15

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.console import plain_env
+from pipeline.conftest import copy_env, invoke, share_tools
 from pipeline.facts import ROOT
 
 HEADER = """\
@@ -30,22 +30,7 @@ def write_workflow(root: Path, body: str) -> str:
 
 def invoke_ci(root: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     share_tools(root)
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", "ci", *args],
-        cwd=root,
-        env=plain_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def share_tools(root: Path) -> None:
-    """The copy uses this checkout's .tools/ (bootstrap.py's pinned nox, uv, invoke), not a new install."""
-    tools = ROOT / ".tools"
-    if tools.is_dir() and not (root / ".tools").exists():
-        (root / ".tools").symlink_to(tools)
+    return invoke("ci", *args, cwd=root, timeout=timeout)
 
 
 def log_of(root: Path, key: str) -> str:
@@ -161,6 +146,7 @@ def test_matrix_exclude_and_include_run_the_right_entries(project_copy: Path) ->
     assert "entry c" in log_of(project_copy, "grid_c")
 
 
+@pytest.mark.cost(17)
 def test_a_hanging_step_fails_its_job_at_timeout_minutes_while_others_finish(project_copy: Path) -> None:
     workflow = write_workflow(
         project_copy,
@@ -168,7 +154,7 @@ def test_a_hanging_step_fails_its_job_at_timeout_minutes_while_others_finish(pro
         jobs:
           hangs:
             runs-on: ubuntu-24.04
-            timeout-minutes: 1
+            timeout-minutes: 0.25  # a number of minutes, as on GitHub: 15 seconds
             steps:
               - run: python3 -c "import time; time.sleep(900)"
           finishes:
@@ -182,9 +168,9 @@ def test_a_hanging_step_fails_its_job_at_timeout_minutes_while_others_finish(pro
     elapsed = time.monotonic() - started
     output = result.stdout + result.stderr
     assert result.returncode == 1, output[-3000:]
-    assert "job=hangs  result=failure (timed out (timeout-minutes: 1))" in output
+    assert "job=hangs  result=failure (timed out (timeout-minutes: 0.25))" in output
     assert "job=finishes  result=success" in output
-    assert 60 <= elapsed < 100, elapsed
+    assert 15 <= elapsed < 55, elapsed
 
 
 def test_unknown_job_names_are_refused_with_the_jobs_that_exist(project_copy: Path) -> None:
@@ -251,7 +237,7 @@ def test_ctrl_c_stops_the_run_and_its_service_containers_within_10_seconds(proje
     process = subprocess.Popen(
         [sys.executable, "-m", "invoke", "ci", "--workflow", workflow],
         cwd=project_copy,
-        env=plain_env(),
+        env=copy_env(project_copy),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -282,6 +268,7 @@ def git_show(revision: str, path: str) -> str:
     ).stdout
 
 
+@pytest.mark.cost(9)
 def test_the_runner_world_fails_a_job_without_setup_python_as_github_would(project_copy: Path) -> None:
     """security.yml's bandit job had no setup-python: on a hosted runner its session's Python (3.13)
     is missing. invoke ci gives the job only the runner image's Python, so it fails here too; the
@@ -309,7 +296,7 @@ def test_the_tooling_check_gets_every_supported_python(project_copy: Path) -> No
     ci = project_copy / ".github/workflows/ci.yml"
     ci.write_text(git_show(OLD_SECURITY_WORKFLOW, ".github/workflows/ci.yml"))
     old = invoke_ci(project_copy, "--dry-run").stdout
-    assert "checks (tooling): runs here (Python 3.12, 3.13)" in old
+    assert "checks (tooling(tools-1)): runs here (Python 3.12, 3.13)" in old
     ci.write_text(git_show("HEAD", ".github/workflows/ci.yml"))
     new = invoke_ci(project_copy, "--dry-run").stdout
-    assert "checks (tooling): runs here (Python 3.11, 3.12, 3.13)" in new
+    assert "checks (tooling(tools-1)): runs here (Python 3.11, 3.12, 3.13)" in new

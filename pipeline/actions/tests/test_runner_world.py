@@ -38,6 +38,7 @@ def host_has(*versions: str) -> bool:
     return all(runner_images.host_python(version, os.environ) for version in versions)
 
 
+@pytest.mark.tools
 @pytest.mark.skipif(not host_has("3.12", "3.13"), reason="needs Python 3.12 and 3.13 on this machine")
 def test_a_job_sees_only_the_image_python_and_what_setup_python_installs(tmp_path: Path) -> None:
     world = runner_images.build_world(runner_images.UBUNTU_24_04, ["3.13"], tmp_path / "worlds", os.environ)

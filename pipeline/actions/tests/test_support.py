@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pipeline.actions import support
 from pipeline.actions.workflow import load
+from pipeline.conftest import RunNox
 from pipeline.facts import ROOT
-from pipeline.tests.conftest import RunNox
 
 WORKFLOW = """\
 name: t
@@ -55,6 +57,7 @@ def test_main_prints_refusals_and_fails(tmp_path: Path) -> None:
     assert support.main([str(ROOT / ".github/workflows/ci.yml")]) == 0
 
 
+@pytest.mark.cost(11)
 def test_nox_workflows_refuses_each_defect_with_its_line(project_copy: Path, run_nox: RunNox) -> None:
     """The real session on a copy: a context GitHub's parser rejects, then a construct invoke ci
     does not run, each fails `nox -s workflows` naming its file and line."""

@@ -121,10 +121,12 @@ DEFECTS = [
 ]
 
 
+@pytest.mark.tools
 def test_the_workflows_as_they_stand_are_accepted(node: str) -> None:
     assert validate.validate(relative_files(ROOT), node=node, cwd=ROOT) == []
 
 
+@pytest.mark.tools
 @pytest.mark.parametrize(("inject", "relative", "message"), DEFECTS)
 def test_a_context_misuse_is_reported_at_its_line(
     node: str, workflows_copy: Path, *, inject: Callable[[Path], int], relative: str, message: str
@@ -134,6 +136,7 @@ def test_a_context_misuse_is_reported_at_its_line(
     assert [(finding.path, finding.line, finding.message) for finding in findings] == [(relative, line, message)]
 
 
+@pytest.mark.tools
 def test_the_job_context_is_accepted_in_a_step_env(node: str, workflows_copy: Path) -> None:
     """Where ci.yml now reads the service port: a step's env, which has the job context."""
     text = (ROOT / CI).read_text()
