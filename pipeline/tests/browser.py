@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -126,14 +127,25 @@ def devtools_port(user_data: Path, process: subprocess.Popen[bytes], timeout: fl
     raise BrowserError(f"Chromium did not open its DevTools port within {timeout:g}s")
 
 
+# Chromium puts a Unix socket under TMPDIR (.org.chromium.Chromium.XXXXXX/SingletonSocket), and a socket's path
+# holds at most 107 bytes: under a long TMPDIR (invoke ci gives each job one deep in its run folder) it aborts.
+LONGEST_TEMP_ROOT = 48
+
+
+def short_temp_root() -> str:
+    root = tempfile.gettempdir()
+    return root if len(root) <= LONGEST_TEMP_ROOT else "/tmp"  # noqa: S108  # nosec B108 -- the system's own
+
+
 @contextlib.contextmanager
 def chromium(binary: str, timeout: float = 30) -> Iterator[Page]:
-    """A headless Chromium with a throw-away profile and one page; stopped and removed afterwards."""
-    user_data = Path(tempfile.mkdtemp(prefix="pipeline-chromium-"))
+    """A headless Chromium with a throw-away profile (also its TMPDIR) and one page; stopped and removed afterwards."""
+    user_data = Path(tempfile.mkdtemp(prefix="pipeline-chromium-", dir=short_temp_root()))
     process = subprocess.Popen(
         [binary, *FLAGS, f"--user-data-dir={user_data}", "about:blank"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(user_data)},
     )
     try:
         port = devtools_port(user_data, process, timeout)
