@@ -28,10 +28,6 @@ def step(report: dict[str, bool], prefix: str) -> bool:
     return matches[0]
 
 
-def folder_size(folder: Path) -> int:
-    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
-
-
 @pytest.fixture(scope="module")
 def project(built_project: BuiltProject) -> BuiltProject:
     return built_project
@@ -160,13 +156,34 @@ def test_code_only_change_reuses_every_dependency_layer(project: BuiltProject) -
     assert step(report, "runtime: COPY backend/catalog") is False
 
 
-def test_cache_folder_does_not_grow_on_identical_builds(project: BuiltProject) -> None:
+def referenced_blobs(folder: Path) -> set[str]:
+    """Every blob the OCI layout's index.json reaches: cache indexes, manifests, configs and layers."""
+    reached: set[str] = set()
+
+    def walk(descriptor: dict[str, object]) -> None:
+        digest = str(descriptor["digest"])
+        reached.add(digest)
+        if "index" in str(descriptor.get("mediaType")) or "manifest" in str(descriptor.get("mediaType")):
+            document = json.loads((folder / "blobs" / digest.replace(":", "/")).read_text())
+            for child in [*document.get("manifests", []), *document.get("layers", [])]:
+                walk(child)
+            if "config" in document:
+                walk(document["config"])
+
+    for descriptor in json.loads((folder / "index.json").read_text())["manifests"]:
+        walk(descriptor)
+    return reached
+
+
+def test_cache_folder_keeps_only_the_latest_build(project: BuiltProject) -> None:
+    """buildx's local exporter adds blobs to a folder and never removes any; after a code change the folder
+    must hold only what the latest build references, or it grows with every build."""
+    views = project.root / "backend" / "catalog" / "views.py"
+    views.write_text(views.read_text() + f"\n# a change that makes new layers {uuid.uuid4().hex}\n")
     project.build()
     folder = project.cache_root / "backend-runtime"
-    first = folder_size(folder)
-    project.build()
-    second = folder_size(folder)
-    assert second <= first * 1.01, (first, second)
+    stored = {f"sha256:{blob.name}" for blob in (folder / "blobs" / "sha256").iterdir()}
+    assert stored - referenced_blobs(folder) == set()
     assert not (project.cache_root / "backend-runtime.new").exists()
 
 
