@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import copies, facts, images, sessions
+from pipeline import copies, facts, images, processes, sessions
 from pipeline.console import plain_env
 from pipeline.facts import ROOT
 
@@ -123,19 +123,15 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """A pure test may start no program: it would make the tier slow and its result the machine's."""
     if tier_of(item) != "pure":
         return (yield)
-    original = subprocess.Popen._execute_child  # type: ignore[attr-defined]
 
-    def refuse(self: subprocess.Popen[bytes], args: object, *rest: object, **kwargs: object) -> None:
-        raise StartedAProgramError(
-            f"the pure test {item.nodeid} started {args!r}; mark it `pytest.mark.tools` (real programs) "
+    def refusal(argv: object) -> StartedAProgramError:
+        return StartedAProgramError(
+            f"the pure test {item.nodeid} started {argv!r}; mark it `pytest.mark.tools` (real programs) "
             "or `pytest.mark.engine` (Docker), or keep it in-process"
         )
 
-    subprocess.Popen._execute_child = refuse  # type: ignore[attr-defined]
-    try:
+    with processes.refused(refusal):
         return (yield)
-    finally:
-        subprocess.Popen._execute_child = original  # type: ignore[attr-defined]
 
 
 # --- programs the tests run ---------------------------------------------------------------------

@@ -12,10 +12,10 @@ from typing import IO, Any
 from pipeline.actions import environment, expressions, files, services, steps
 from pipeline.actions.expressions import ExpressionError, Status
 from pipeline.actions.model import Instance, Outcome, Result, StepKind
-from pipeline.actions.processes import ProcessGroups
 from pipeline.actions.runner_images import JobWorld
 from pipeline.actions.session import RunSession
 from pipeline.errors import UserError
+from pipeline.processes import ProcessGroups
 
 DEFAULT_TIMEOUT_MINUTES = 360
 Key = str

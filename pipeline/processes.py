@@ -1,0 +1,201 @@
+"""The one door for running programs.
+
+Every module that starts a process does it here: `run` (to its end, output
+kept), `stream` (output echoed as it comes and kept), `start` (in the
+background, its own process group) and `ProcessGroups` (the steps of a local
+CI run, stopped as GitHub's runner stops them). A program that is not
+installed, or that outlives its timeout, is a `UserError` that names it;
+what a program's exit status means is its caller's decision.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+from pipeline.errors import UserError
+
+Completed = subprocess.CompletedProcess[str]
+Process = subprocess.Popen[bytes]
+
+# GitHub's runner stops a cancelled step with SIGINT, SIGTERM after 7.5 s, then SIGKILL; here the same, faster.
+STOP_SIGNALS = ((signal.SIGINT, 3.0), (signal.SIGTERM, 2.0), (signal.SIGKILL, 1.0))
+
+
+def _missing(argv: Sequence[str], error: OSError) -> UserError:
+    return UserError(
+        f"{argv[0]} could not be started ({error.strerror or error})", f"install {argv[0]} or put it on PATH"
+    )
+
+
+def _timed_out(argv: Sequence[str], timeout: float | None) -> UserError:
+    return UserError(
+        f"`{' '.join(argv[:3])}` did not finish within {timeout} s",
+        "see whether it waits for something (a network, a lock)",
+    )
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    input: str | None = None,
+    capture: bool = True,
+    merge_output: bool = False,
+) -> Completed:
+    """Run a program to its end. Output is kept (text) unless `capture` is False, then the user sees it;
+    `merge_output` puts stderr into stdout in order. The exit status is the caller's to judge."""
+    streams: dict[str, int | None] = {}
+    if capture:
+        streams = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT if merge_output else subprocess.PIPE}
+    try:
+        return subprocess.run(
+            list(argv),
+            cwd=cwd,
+            env=None if env is None else dict(env),
+            timeout=timeout,
+            input=input,
+            stdin=subprocess.DEVNULL if input is None and capture else None,
+            text=True,
+            check=False,
+            **streams,  # type: ignore[arg-type]
+        )
+    except subprocess.TimeoutExpired as error:
+        raise _timed_out(argv, timeout) from error
+    except OSError as error:
+        raise _missing(argv, error) from error
+
+
+def stream(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    echo: Callable[[str], object] = sys.stdout.write,
+) -> Completed:
+    """Run a program, echoing its merged output line by line as it comes; the output is kept in `stdout`."""
+    lines: list[str] = []
+    try:
+        with subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=None if env is None else dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as process:
+            for line in process.stdout or ():
+                echo(line)
+                lines.append(line)
+    except OSError as error:
+        raise _missing(argv, error) from error
+    return subprocess.CompletedProcess(list(argv), process.returncode, "".join(lines), "")
+
+
+def start(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    log: IO[str] | None = None,
+) -> Process:
+    """Start a program in its own process group (Ctrl-C at the terminal does not reach it; `stop_group` does).
+    Without `log` its output goes to the user's terminal; it never reads the terminal."""
+    try:
+        return subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=None if env is None else dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=None if log is None else subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except OSError as error:
+        raise _missing(argv, error) from error
+
+
+def wait(process: Process, timeout: float | None = None) -> int | None:
+    """The exit status, or None when `timeout` ran out first (the process still runs)."""
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def stop_group(process: Process) -> None:
+    """SIGINT, SIGTERM, then SIGKILL to the process's whole group, each after a grace period."""
+    for sig, grace in STOP_SIGNALS:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                return
+            time.sleep(0.05)
+
+
+class ProcessGroups:
+    """Every step process of a local CI run that is running, so that a stop reaches all of them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[Process] = set()
+        self.stopping = threading.Event()
+
+    def run(
+        self, argv: list[str], *, cwd: Path, env: Mapping[str, str], log: IO[str], timeout: float | None
+    ) -> int | None:
+        """The exit status, or None when the timeout ran out (the group was stopped)."""
+        log.flush()
+        process = start(argv, cwd=cwd, env=env, log=log)
+        with self._lock:
+            self._running.add(process)
+        try:
+            if self.stopping.is_set():
+                stop_group(process)
+            status = wait(process, timeout)
+            if status is None:
+                stop_group(process)
+            return status
+        finally:
+            with self._lock:
+                self._running.discard(process)
+
+    def stop_all(self) -> None:
+        """Cancel: no new process starts; every running group is stopped, side by side."""
+        self.stopping.set()
+        with self._lock:
+            running = list(self._running)
+        threads = [threading.Thread(target=stop_group, args=(process,)) for process in running]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+
+@contextlib.contextmanager
+def refused(error: Callable[[object], Exception]) -> Iterator[None]:
+    """No process may start inside (the pure test tier): any attempt, ours or a library's, raises
+    `error(argv)`."""
+    original = subprocess.Popen._execute_child  # type: ignore[attr-defined]
+
+    def refuse(self: Process, args: object, *rest: object, **kwargs: object) -> None:
+        raise error(args)
+
+    subprocess.Popen._execute_child = refuse  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        subprocess.Popen._execute_child = original  # type: ignore[attr-defined]
