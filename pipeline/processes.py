@@ -55,9 +55,8 @@ def run(
 ) -> Completed:
     """Run a program to its end. Output is kept (text) unless `capture` is False, then the user sees it;
     `merge_output` puts stderr into stdout in order. The exit status is the caller's to judge."""
-    streams: dict[str, int | None] = {}
-    if capture:
-        streams = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT if merge_output else subprocess.PIPE}
+    stdout = subprocess.PIPE if capture else None
+    stderr = (subprocess.STDOUT if merge_output else subprocess.PIPE) if capture else None
     try:
         return subprocess.run(
             list(argv),
@@ -66,9 +65,10 @@ def run(
             timeout=timeout,
             input=input,
             stdin=subprocess.DEVNULL if input is None and capture else None,
+            stdout=stdout,
+            stderr=stderr,
             text=True,
             check=False,
-            **streams,  # type: ignore[arg-type]
         )
     except subprocess.TimeoutExpired as error:
         raise _timed_out(argv, timeout) from error
