@@ -6,12 +6,11 @@ Facts (Python versions, settings modules) come from pyproject.toml through
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import nox
@@ -21,7 +20,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from pipeline import console, containers, coverage_data, downloads, entry, interpreters, lockfiles, sessions
 from pipeline.actions import validate
-from pipeline.errors import UserError
 from pipeline.facts import load
 from pipeline.postgres import throwaway_postgres
 
@@ -88,7 +86,7 @@ def install(session: nox.Session, *groups: str, production: bool = True) -> None
 
 def ca_env(session: nox.Session) -> dict[str, str]:
     """BUILD_CA_BUNDLE (a TLS-intercepting proxy's CA) for uv, pip and npm on this machine too."""
-    with user_errors(session):
+    with entry.user_errors(session):
         return downloads.ca_env()
 
 
@@ -113,15 +111,6 @@ def run_downloading(session: nox.Session, *args: str, install: bool = False, env
     if explained is not None:
         session.error(str(explained))
     raise failed
-
-
-@contextlib.contextmanager
-def user_errors(session: nox.Session) -> Iterator[None]:
-    """A UserError from the pipeline package ends the session with its one paragraph."""
-    try:
-        yield
-    except UserError as error:
-        session.error(str(error))
 
 
 def run_tool(session: nox.Session, gate: str) -> None:
@@ -206,7 +195,7 @@ def workflows(session: nox.Session) -> None:
     session.run("zizmor", "--offline", "--strict-collection", "--quiet", ".")
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflow_files)
     session.run("check-jsonschema", "--builtin-schema", "vendor.dependabot", ".github/dependabot.yml")
-    with user_errors(session):  # GitHub's own workflow parser (Node 20+), pinned in pipeline/actions/node/
+    with entry.user_errors(session):  # GitHub's own workflow parser (Node 20+), pinned in pipeline/actions/node/
         node = validate.find_node()
         with sessions.exclusive("github-actions-node"):
             if not validate.installed_matches_lock():
@@ -256,7 +245,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=FACTS.newest_python, default=False)
 def tests_postgres(session: nox.Session) -> None:
     """Backend tests against a throwaway PostgreSQL started from the local binaries."""
-    with throwaway_postgres() as database_url:
+    with entry.user_errors(session), throwaway_postgres() as database_url:
         run_tests(session, database_url)
 
 
@@ -264,7 +253,7 @@ def tests_postgres(session: nox.Session) -> None:
 def coverage(session: nox.Session) -> None:
     """Combine this run's coverage: the backend's (HTML/XML/JSON, fail_under) and the pipeline's (its own threshold)."""
     install(session, "test", production=False)
-    with user_errors(session):
+    with entry.user_errors(session):
         backend = coverage_data.for_run(Path(), "backend", COVERAGE_RUN, os.environ)
         pipeline = coverage_data.for_run(Path(), "pipeline", COVERAGE_RUN, os.environ)
     if not backend.files:
@@ -309,7 +298,7 @@ def assets(session: nox.Session) -> None:
         if not validate.installed_matches_lock(Path()):
             run_downloading(session, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
         session.run("npm", "run", "--silent", "build", external=True)
-    with user_errors(session):
+    with entry.user_errors(session):
         css = sessions.check_built_css(Path("frontend/dist/app.css"))
     finish(session, f"frontend/dist/app.css built ({css} bytes, minified)")
 
@@ -331,7 +320,7 @@ def build(session: nox.Session) -> None:
     manage = ["python", "backend/manage.py"]
     session.run(*deploy_check, env=env)
     session.run(*manage, "collectstatic", "--noinput", "--verbosity", "0", env=env)
-    with user_errors(session):
+    with entry.user_errors(session):
         sessions.check_manifest_has(workdir / "static" / "staticfiles.json", "app.css")
     session.run(*manage, "check_config", env=env)
     run_downloading(session, "uv", "build", "--quiet", "--out-dir", "dist")
@@ -354,7 +343,7 @@ def tooling(session: nox.Session, tier: str, shard: str) -> None:
     # The copies' nox sessions keep their environments between runs, one folder per tooling session.
     env["PIPELINE_TEST_ENVDIR"] = str(Path(".cache/tooling-envs", coverage_data.token(session.name)).resolve())
     session.run("coverage", "run", *coverage_data.PIPELINE_RUN_OPTIONS, "-m", *pytest, *session.posargs, env=env)
-    with user_errors(session):
+    with entry.user_errors(session):
         so_far = coverage_data.for_run(Path(), "pipeline", COVERAGE_RUN, os.environ)
     data = ["--data-file", str(Path(session.create_tmp()) / ".coverage")]
     session.run("coverage", "combine", "--keep", "--quiet", *data, *map(str, so_far.files), silent=True)

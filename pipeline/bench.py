@@ -27,10 +27,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import console, containers, copies, images, sessions
+from pipeline import console, containers, copies, images, processes, sessions
 from pipeline.actions import local as local_ci
 from pipeline.actions.expressions import bench as expression_bench
 from pipeline.actions.model import Outcome
+from pipeline.errors import UserError
 from pipeline.facts import Facts, load
 
 SECTIONS = ("tests", "gates", "image", "startup", "cold", "ci", "plan")
@@ -49,13 +50,17 @@ class Figures:
 
 
 def timed(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    """Seconds `command` takes; a failure is the user's to see (its output's end), since a figure of a
+    failing command would be meaningless."""
     started = time.monotonic()
-    result = subprocess.run(
-        list(command), cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=False
-    )
+    result = processes.run(command, cwd=cwd, env={**os.environ, **(env or {})}, merge_output=True)
     elapsed = time.monotonic() - started
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout[-1500:]}{result.stderr[-1500:]}")
+        raise UserError(
+            f"`{' '.join(command)}` exited {result.returncode} while being measured; its output ended:\n"
+            f"{result.stdout[-1500:].rstrip()}\n",
+            "make it pass on its own first (a benchmark measures only green commands)",
+        )
     return elapsed
 
 

@@ -11,11 +11,11 @@ import os
 import pwd
 import shutil
 import socket
-import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from pipeline import processes
 from pipeline.errors import UserError
 
 SEARCH_GLOB = "/usr/lib/postgresql/*/bin"
@@ -26,9 +26,15 @@ REQUIRED_TOOLS = ("initdb", "pg_ctl", "createdb")
 def find_bin_dir(environ: Mapping[str, str] | None = None) -> Path:
     """The folder holding initdb and pg_ctl: $PG_BIN, then PATH, then Debian's layout."""
     env = os.environ if environ is None else environ
+    if env.get("PG_BIN"):  # the user's choice: that folder or an error, never another PostgreSQL
+        chosen = Path(env["PG_BIN"])
+        if all((chosen / tool).is_file() for tool in REQUIRED_TOOLS):
+            return chosen
+        raise UserError(
+            f"PG_BIN={chosen} does not hold the PostgreSQL server binaries ({', '.join(REQUIRED_TOOLS)})",
+            "point PG_BIN at the folder that has them (Debian: /usr/lib/postgresql/<version>/bin), or unset it",
+        )
     candidates: list[Path] = []
-    if env.get("PG_BIN"):
-        candidates.append(Path(env["PG_BIN"]))
     on_path = shutil.which("pg_ctl")
     if on_path:
         candidates.append(Path(on_path).parent)
@@ -61,8 +67,8 @@ def _run_as(user: str | None) -> list[str]:
     return ["runuser", "-u", user, "--"]
 
 
-def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def _run(command: list[str]) -> processes.Completed:
+    return processes.run(command)
 
 
 @contextlib.contextmanager
@@ -112,10 +118,5 @@ def throwaway_postgres(database: str = "backend_test") -> Iterator[str]:
         yield f"postgres://postgres@127.0.0.1:{port}/{database}"
     finally:
         if (data_dir / "postmaster.pid").exists():
-            subprocess.run(
-                [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-m", "immediate", "-w", "stop"],
-                check=False,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            processes.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-m", "immediate", "-w", "stop"])
         shutil.rmtree(workdir, ignore_errors=True)

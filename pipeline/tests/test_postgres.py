@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import postgres
+from pipeline.conftest import RunNox
 from pipeline.errors import UserError
 
 
@@ -64,3 +65,19 @@ def test_no_binaries_is_a_user_error(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(UserError, match="No PostgreSQL server binaries"):
         postgres.find_bin_dir({"PATH": str(tmp_path)})
+
+
+def test_a_pg_bin_without_the_binaries_is_a_user_error_not_another_postgresql(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"PG_BIN=.* does not hold the PostgreSQL server binaries"):
+        postgres.find_bin_dir({"PG_BIN": str(tmp_path), "PATH": os.environ.get("PATH", "")})
+
+
+@pytest.mark.tools
+def test_tests_postgres_without_binaries_is_one_paragraph(run_nox: RunNox, tmp_path: Path) -> None:
+    """The nox front door: no traceback, the fix named, exit 1, before any test runs."""
+    result = run_nox("-s", "tests_postgres", env={"PG_BIN": str(tmp_path)}, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Traceback" not in output
+    assert "does not hold the PostgreSQL server binaries" in output
+    assert "Fix: point PG_BIN at the folder" in output
