@@ -29,6 +29,13 @@ def plain_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def on_ci(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether a CI service runs us (CI=true/1/yes: GitHub, GitLab, `invoke ci`): nothing is downloaded,
+    nothing is skipped for want of a tool, and the output is for a log."""
+    env = os.environ if environ is None else environ
+    return env.get("CI", "").lower() in {"1", "true", "yes"}
+
+
 def console(stream: TextIO | None = None) -> Console:
     """A rich console; colours and boxes only when the stream is a terminal."""
     return Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline import console
 from pipeline.errors import UserError
 
 MEASURES = ("backend", "pipeline")
@@ -102,11 +103,11 @@ def for_run(root: Path, measure: str, run: str, environ: Mapping[str, str]) -> S
     files = data_files(root, measure)
     chosen = [found for found in files if found.run == run]
     note = f"this run ({run})"
-    if not chosen and not on_ci(environ) and files:
+    if not chosen and not console.on_ci(environ) and files:
         latest = max(files, key=lambda found: found.path.stat().st_mtime).run
         chosen = [found for found in files if found.run == latest]
         note = f"the latest run ({latest}), since this nox command measured nothing itself"
-    if not chosen and on_ci(environ):
+    if not chosen and console.on_ci(environ):
         older = sorted({found.run for found in files})
         raise UserError(
             f"No {measure} coverage data of this run ({run}) is here"
@@ -123,10 +124,6 @@ def backend_fail_under(root: Path) -> float:
     """The backend's threshold: `fail_under` of [tool.coverage.report], which `coverage report` enforces."""
     with (root / "pyproject.toml").open("rb") as handle:
         return float(tomllib.load(handle)["tool"]["coverage"]["report"].get("fail_under", 0))
-
-
-def on_ci(environ: Mapping[str, str]) -> bool:
-    return environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def summary_line(measure: str, total: str, fail_under: float, selection: Selection) -> str:

@@ -2,7 +2,7 @@
 versions, read from the Dockerfile's literal `FROM image AS stage` lines.
 
 Every file that needs a Python version, a settings module, an image name or a
-cache location gets it from here (or is checked against it by `nox -s drift`).
+cache location gets it from here (or is checked against it by `nox -s workflows`).
 The image versions (the image's Python base, the Node of its assets stage, the
 PostgreSQL and Redis service images) live in the Dockerfile because Dependabot
 updates FROM lines and nothing in pyproject.toml: a bump arrives as one
@@ -108,17 +108,6 @@ def supported_pythons(pyproject: dict[str, Any], max_version: str) -> tuple[str,
             'e.g. requires-python = ">=3.11" and max-python = "3.13")',
             "set requires-python = '>=3.X' in [project] and max-python in [tool.pipeline]",
         ) from None
-
-
-def group_requirements(groups: dict[str, list[Any]], name: str) -> list[str]:
-    """A dependency group's requirement strings, with `include-group` expanded."""
-    requirements: list[str] = []
-    for entry in groups.get(name, []):
-        if isinstance(entry, dict):
-            requirements += group_requirements(groups, entry["include-group"])
-        else:
-            requirements.append(str(entry))
-    return requirements
 
 
 # Every key of the table: (table, key) -> an example value, shown when it is missing or invalid.
@@ -288,7 +277,7 @@ def parse(data: dict[str, Any], root: Path, environ: dict[str, str] | None = Non
         ),
         cache=CacheFacts(local_dir=root / cache_table["local-dir"], gha_scope_prefix=cache_table["gha-scope-prefix"]),
         production_dependencies=tuple(project.get("dependencies", [])),
-        dev_only_dependencies=tuple(group_requirements(data.get("dependency-groups", {}), "dev")),
+        dev_only_dependencies=nox.project.dependency_groups(data, "dev"),
         services=ServiceImages(
             postgres=env.get("POSTGRES_IMAGE") or images["postgres-image"],
             redis=env.get("REDIS_IMAGE") or images["redis-image"],

@@ -115,8 +115,7 @@ def find(version: str, environ: Mapping[str, str], skip: Iterable[Path] = ()) ->
 
 def downloads_allowed(environ: Mapping[str, str]) -> bool:
     """uv may download a missing Python: outside CI, unless UV_PYTHON_DOWNLOADS forbids it."""
-    on_ci = environ.get("CI", "").lower() in {"1", "true", "yes"}
-    return not on_ci and environ.get("UV_PYTHON_DOWNLOADS", "").lower() not in DOWNLOADS_OFF
+    return not console.on_ci(environ) and environ.get("UV_PYTHON_DOWNLOADS", "").lower() not in DOWNLOADS_OFF
 
 
 def has_pyenv(environ: Mapping[str, str]) -> bool:
@@ -148,7 +147,7 @@ def missing_error(missing: list[str], environ: Mapping[str, str], *, tried_downl
         places += f" (pyenv has {', '.join(seen)})"
     if tried_download:
         why = "and uv could not download it"
-    elif environ.get("CI", "").lower() in {"1", "true", "yes"}:
+    elif console.on_ci(environ):
         why = "and on CI nothing is downloaded"
     else:
         why = f"and UV_PYTHON_DOWNLOADS={environ.get('UV_PYTHON_DOWNLOADS')} forbids uv to download it"

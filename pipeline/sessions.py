@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -94,11 +93,6 @@ def throwaway_production_env(static_root: str, database_url: str) -> dict[str, s
         "DATABASE_URL": database_url,
         "DJANGO_STATIC_ROOT": static_root,
     }
-
-
-def on_ci(environ: Mapping[str, str] | None = None) -> bool:
-    env = os.environ if environ is None else environ
-    return env.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 # --- the tool each gate's session runs: the session runs it, `invoke bench` times it against the session ---

@@ -40,8 +40,10 @@ def test_django_env_uses_the_single_source() -> None:
 
 
 def test_on_ci() -> None:
-    assert sessions.on_ci({"CI": "true"})
-    assert not sessions.on_ci({})
+    assert console.on_ci({"CI": "true"})
+    assert console.on_ci({"CI": "1"})
+    assert not console.on_ci({"CI": "false"})
+    assert not console.on_ci({})
 
 
 def test_user_error_reads_as_problem_then_fix() -> None:
