@@ -134,14 +134,48 @@ def wait(process: Process, timeout: float | None = None) -> int | None:
         return None
 
 
+def group_running(process: Process) -> bool:
+    """Is any process of the group left: the leader, or one it started (a background child that ignores
+    SIGINT, as a non-interactive shell's `cmd &` does, outlives its leader)? One we may not signal counts as
+    gone: nothing here could stop it."""
+    process.poll()  # reap the leader once it has ended, so that it no longer counts
+    try:
+        os.killpg(process.pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    alive = _live_members(process.pid)
+    return True if alive is None else alive
+
+
+def _live_members(group: int) -> bool | None:
+    """Does /proc show a process of the group that is not a zombie (an orphan that has ended waits for
+    PID 1 to reap it, which may take a second)? None where there is no /proc."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, _parent, process_group = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):  # ended meanwhile
+            continue
+        if int(process_group) == group and state != "Z":
+            return True
+    return False
+
+
 def stop_group(process: Process) -> None:
-    """SIGINT, SIGTERM, then SIGKILL to the process's whole group, each after a grace period."""
+    """SIGINT, SIGTERM, then SIGKILL to the process's whole group, each after a grace period; done when no
+    process of the group is left, not merely its leader."""
     for sig, grace in STOP_SIGNALS:
+        if not group_running(process):
+            return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, sig)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
-            if process.poll() is not None:
+            if not group_running(process):
                 return
             time.sleep(0.05)
 
