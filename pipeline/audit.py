@@ -16,13 +16,13 @@ import argparse
 import datetime as dt
 import os
 import re
-import subprocess
 import sys
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline import processes
 from pipeline.errors import UserError
 
 DEFAULT_ALLOWLIST = Path("audit-allowlist.toml")
@@ -127,9 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as error:
         print(f"audit: {error}", file=sys.stderr)
         return 1
-    result = subprocess.run(
-        pip_audit_command(args.requirements, allowed, args.osv_url), capture_output=True, text=True, check=False
-    )
+    try:
+        result = processes.run(pip_audit_command(args.requirements, allowed, args.osv_url))
+    except UserError as error:  # pip-audit could not be started
+        print(f"audit: {error}", file=sys.stderr)
+        return 1
     output = result.stdout + result.stderr
     if result.returncode == 0:
         print(result.stdout.strip() or "No known vulnerabilities found")

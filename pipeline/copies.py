@@ -8,19 +8,15 @@ this checkout, tracked and new, but not ignored (no `.nox/`, `.tools/`,
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
+
+from pipeline import processes
 
 
 def project_files(root: Path) -> list[str]:
     """Paths (relative to `root`) of its tracked and new, not ignored, files."""
-    listing = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    listing = processes.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=root)
+    listing.check_returncode()  # not a git checkout: CalledProcessError, as before
     return [line for line in listing.stdout.splitlines() if (root / line).is_file()]
 
 

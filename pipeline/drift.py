@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import re
-import subprocess
 import sys
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
@@ -19,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from pipeline import containers, lockfiles, workflows
+from pipeline import containers, lockfiles, processes, workflows
 from pipeline.console import plain_env
 from pipeline.facts import IMAGE_STAGES, Facts, load
 
@@ -466,9 +465,7 @@ def dependabot_findings(facts: Facts, root: Path) -> Iterator[Finding]:
 
 def lockfile_findings(root: Path) -> Iterator[Finding]:
     for path, group in lockfiles.EXPORTS.items():
-        exported = subprocess.run(
-            lockfiles.export_command(group), cwd=root, env=plain_env(), capture_output=True, text=True, check=False
-        ).stdout
+        exported = processes.run(lockfiles.export_command(group), cwd=root, env=plain_env()).stdout
         if (root / path).read_text(encoding="utf-8") != exported:
             yield Finding(str(path), 1, "out of date with uv.lock; run `nox -s lock`")
 
@@ -499,13 +496,7 @@ def pre_commit_findings(root: Path, sessions: set[str], tasks: set[str]) -> Iter
 
 
 def invoke_tasks(root: Path) -> set[str]:
-    listing = subprocess.run(
-        [sys.executable, "-m", "invoke", "--list", "--list-format", "flat"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    listing = processes.run([sys.executable, "-m", "invoke", "--list", "--list-format", "flat"], cwd=root)
     return {line.split()[0] for line in listing.stdout.splitlines()[1:] if line.strip()}
 
 

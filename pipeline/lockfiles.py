@@ -14,9 +14,9 @@ bootstrap.py's own check) with the one fix below: `nox -s lock`.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
+from pipeline import processes
 from pipeline.console import plain_env
 from pipeline.errors import UserError
 
@@ -57,16 +57,8 @@ def export_command(group: str, output: Path | None = None) -> list[str]:
     return command
 
 
-def _check(root: Path, *extra: str, uv: str = "uv") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [uv, "lock", "--check", *extra],
-        cwd=root,
-        env=plain_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+def _check(root: Path, *extra: str, uv: str = "uv") -> processes.Completed:
+    return processes.run([uv, "lock", "--check", *extra], cwd=root, env=plain_env(), timeout=300)
 
 
 def lock_is_stale(root: Path, uv: str = "uv") -> bool:

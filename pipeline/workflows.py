@@ -11,7 +11,6 @@ default sessions in the checks job. An entry of a session tagged `docker`
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from pipeline import facts
+from pipeline import facts, processes
 from pipeline.console import plain_env
 from pipeline.errors import UserError
 from pipeline.facts import ServiceImages
@@ -34,13 +33,7 @@ SERVICE_IMAGE_KEYS = {"postgres": "postgres-image", "redis": "redis-image"}
 
 def nox_sessions(root: Path, *extra: str) -> list[dict[str, Any]]:
     """`nox -l --json` of the project at `root`: the default sessions, as nox sees them."""
-    result = subprocess.run(
-        [sys.executable, "-m", "nox", "--list", "--json", *extra],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = processes.run([sys.executable, "-m", "nox", "--list", "--json", *extra], cwd=root)
     if result.returncode != 0:
         raise UserError(f"nox could not list the sessions: {result.stderr.strip()[-500:]}", "fix noxfile.py")
     sessions: list[dict[str, Any]] = json.loads(result.stdout)
@@ -49,9 +42,7 @@ def nox_sessions(root: Path, *extra: str) -> list[dict[str, Any]]:
 
 def all_session_names(root: Path) -> set[str]:
     """Every session nox knows (default or not), with and without its Python suffix."""
-    result = subprocess.run(
-        [sys.executable, "-m", "nox", "--list"], cwd=root, env=plain_env(), capture_output=True, text=True, check=False
-    )
+    result = processes.run([sys.executable, "-m", "nox", "--list"], cwd=root, env=plain_env())
     names: set[str] = set()
     for line in result.stdout.splitlines():
         if line[:2] in {"* ", "- "}:
@@ -124,11 +115,8 @@ def load(path: Path) -> dict[str, Any]:
 def report_failure(workflow: str, results: Mapping[str, str], run_url: str) -> str:
     """Open an issue for a failed run on main, or comment on the open one. Returns what it did."""
     title, body = failure_issue(workflow, results, run_url)
-    found = subprocess.run(
-        ["gh", "issue", "list", "--state", "open", "--search", f'"{title}" in:title', "--json", "number,title"],
-        capture_output=True,
-        text=True,
-        check=False,
+    found = processes.run(
+        ["gh", "issue", "list", "--state", "open", "--search", f'"{title}" in:title', "--json", "number,title"]
     )
     if found.returncode != 0:
         raise UserError(f"gh cannot list issues: {found.stderr.strip()}", "give the job `issues: write` and GH_TOKEN")
@@ -140,6 +128,6 @@ def report_failure(workflow: str, results: Mapping[str, str], run_url: str) -> s
     else:
         command = ["gh", "issue", "create", "--title", title, "--body", body]
         done = "opened an issue"
-    if subprocess.run(command, capture_output=True, text=True, check=False).returncode != 0:
+    if processes.run(command).returncode != 0:
         raise UserError("gh could not write the issue", "check the job's `issues: write` permission")
     return done

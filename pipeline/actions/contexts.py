@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from pipeline import processes
+from pipeline.errors import UserError
 
 Event = Literal["pull_request", "push", "workflow_dispatch", "schedule", "workflow_call"]
 EVENTS: tuple[Event, ...] = ("pull_request", "push", "workflow_dispatch", "schedule", "workflow_call")
@@ -33,8 +35,8 @@ class Trigger:
 
 def _git(root: Path, *args: str) -> str:
     try:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+        done = processes.run(["git", *args], cwd=root, timeout=10)
+    except UserError:  # no git, or it hung
         return ""
     return done.stdout.strip() if done.returncode == 0 else ""
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline import processes
 from pipeline.console import plain_env
 from pipeline.entry import user_errors
 from pipeline.errors import UserError
@@ -65,7 +65,7 @@ def find_node(which: Callable[[str], str | None] = shutil.which) -> str:
     if node is None or which("npm") is None:
         missing = "node" if node is None else "npm"
         raise UserError(f"{missing} is not installed (GitHub's workflow parser runs on Node.js)", INSTALL_NODE_FIX)
-    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout
+    version = processes.run([node, "--version"]).stdout
     if parse_node_version(version) < MINIMUM_NODE:
         wanted = ".".join(map(str, MINIMUM_NODE))
         raise UserError(
@@ -111,14 +111,7 @@ def validate(files: Sequence[Path | str], *, node: str | None = None, cwd: Path 
     """GitHub's parser's errors for `files` (paths as given, relative to `cwd`); [] when all are valid."""
     if not PARSER_PACKAGE.is_dir():
         raise UserError(f"GitHub's workflow parser is not installed in {NODE_DIR}", NPM_CI_FIX)
-    result = subprocess.run(
-        validate_command(node or find_node(), files),
-        cwd=cwd,
-        env=plain_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = processes.run(validate_command(node or find_node(), files), cwd=cwd, env=plain_env())
     findings = parse_output(result.stdout)
     if result.returncode != 0 and not findings:
         output = (result.stderr or result.stdout).strip()[-1500:]
