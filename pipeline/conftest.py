@@ -36,7 +36,7 @@ TIERS = tuple(sessions.TOOLING_TIERS)
 ENGINE_FIXTURES = {"docker_engine", "built_project"}
 TOOLS_FIXTURES = {"project_copy", "run_nox", "nox_envdir"}
 
-RunNox = Callable[..., subprocess.CompletedProcess[str]]
+RunNox = Callable[..., processes.Completed]
 
 
 # --- tiers --------------------------------------------------------------------------------------
@@ -153,16 +153,10 @@ def copy_env(copy: Path, environ: Mapping[str, str] | None = None) -> dict[str, 
 
 def invoke(
     *args: str, cwd: Path = ROOT, env: Mapping[str, str] | None = None, timeout: float = 600
-) -> subprocess.CompletedProcess[str]:
+) -> processes.Completed:
     """The real invoke of this environment (tasks.py of `cwd`); returns the finished process."""
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        cwd=cwd,
-        env={**copy_env(cwd), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+    return processes.run(
+        [sys.executable, "-m", "invoke", *args], cwd=cwd, env={**copy_env(cwd), **(env or {})}, timeout=timeout
     )
 
 
@@ -208,9 +202,7 @@ def run_nox(project_copy: Path, nox_envdir: Path) -> RunNox:
     """Run the real nox of this environment on the copy (its session environments shared with the other
     copies of the run: `nox_envdir`); returns the finished process."""
 
-    def run(
-        *args: str, env: Mapping[str, str | None] | None = None, timeout: float = 600
-    ) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, env: Mapping[str, str | None] | None = None, timeout: float = 600) -> processes.Completed:
         """`env` is added to this process's environment; a variable given as None is removed."""
         environment = copy_env(project_copy)
         for key, value in (env or {}).items():
@@ -218,14 +210,11 @@ def run_nox(project_copy: Path, nox_envdir: Path) -> RunNox:
                 environment.pop(key, None)
             else:
                 environment[key] = value
-        return subprocess.run(
+        return processes.run(
             [sys.executable, "-m", "nox", "--envdir", str(nox_envdir), *args],
             cwd=project_copy,
             env=environment,
-            capture_output=True,
-            text=True,
             timeout=timeout,
-            check=False,
         )
 
     return run

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from pipeline import audit, sessions
+from pipeline import audit, processes, sessions
 from pipeline.conftest import RunNox
 from pipeline.errors import UserError
 from pipeline.facts import ROOT
@@ -34,19 +33,14 @@ def django_advisories() -> dict[tuple[str, str], list[dict[str, object]]]:
 @pytest.fixture(scope="module")
 def requirements(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("audit") / "requirements.txt"
-    subprocess.run(sessions.uv_export_args(["dev"], production=True, output=path), cwd=ROOT, check=True)
+    processes.run(
+        sessions.uv_export_args(["dev"], production=True, output=path), cwd=ROOT, capture=False
+    ).check_returncode()
     return path
 
 
-def run_audit(requirements: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline.audit", str(requirements), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+def run_audit(requirements: Path, *args: str) -> processes.Completed:
+    return processes.run([sys.executable, "-m", "pipeline.audit", str(requirements), *args], cwd=ROOT, timeout=300)
 
 
 def write_allowlist(path: Path, expires: str, advisory_id: str = FIXTURE_ID) -> Path:
@@ -149,7 +143,8 @@ def test_the_nox_session_fails_on_a_vulnerable_pin(run_nox: RunNox) -> None:
 @pytest.mark.tools
 def test_safety_is_locked_and_hashed_in_the_audit_group(tmp_path: Path) -> None:
     exported = tmp_path / "audit.txt"
-    subprocess.run(sessions.uv_export_args(["audit"], production=False, output=exported), cwd=ROOT, check=True)
+    export = sessions.uv_export_args(["audit"], production=False, output=exported)
+    processes.run(export, cwd=ROOT, capture=False).check_returncode()
     pins = exported.read_text()
     assert "\nsafety==" in pins
     assert "--hash=sha256:" in pins.split("\nsafety==", 1)[1].split("\n", 2)[1]

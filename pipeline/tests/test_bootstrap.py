@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import bootstrap
-from pipeline import drift, lockfiles
+from pipeline import drift, lockfiles, processes
 from pipeline.console import plain_env
 from pipeline.facts import ROOT
 
@@ -25,8 +24,8 @@ def locked_version(root: Path, name: str) -> str:
         return next(str(p["version"]) for p in tomllib.load(handle)["package"] if p["name"] == name)
 
 
-def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=cwd, env=plain_env(), capture_output=True, text=True, timeout=300, check=False)
+def run(command: list[str], cwd: Path) -> processes.Completed:
+    return processes.run(command, cwd=cwd, env=plain_env(), timeout=300)
 
 
 def test_only_uv_itself_is_exported() -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from pipeline import copies
+from pipeline import copies, processes
 
 pytestmark = pytest.mark.tools  # git
 
@@ -17,14 +16,14 @@ def test_a_copy_holds_tracked_and_new_files_but_nothing_ignored(tmp_path: Path) 
     (source / "pkg").mkdir(parents=True)
     (source / ".gitignore").write_text(".nox/\n*.log\n")
     (source / "pkg" / "tracked.py").write_text("x = 1\n")
-    subprocess.run(["git", "init", "--quiet"], cwd=source, check=True)
-    subprocess.run(["git", "add", "."], cwd=source, check=True)
+    processes.run(["git", "init", "--quiet"], cwd=source).check_returncode()
+    processes.run(["git", "add", "."], cwd=source).check_returncode()
     (source / "pkg" / "new.py").write_text("y = 2\n")  # not yet added: a copy still has it
     (source / "run.log").write_text("ignored\n")
     (source / ".nox" / "lint").mkdir(parents=True)
     (source / ".nox" / "lint" / "pyvenv.cfg").write_text("ignored\n")
     (source / "pkg" / "gone.py").write_text("z = 3\n")
-    subprocess.run(["git", "add", "pkg/gone.py"], cwd=source, check=True)
+    processes.run(["git", "add", "pkg/gone.py"], cwd=source).check_returncode()
     (source / "pkg" / "gone.py").unlink()  # tracked, but deleted in the checkout: not copied
 
     target = copies.copy_project(source, tmp_path / "copy")

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -8,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pipeline import facts
+from pipeline import facts, processes
 from pipeline.console import plain_env
 from pipeline.errors import UserError
 
@@ -136,15 +135,7 @@ def break_facts(root: Path) -> None:
 @pytest.mark.parametrize("command", [["invoke", "doctor"], ["invoke", "build-image"], ["nox", "-l"]])
 def test_an_incomplete_table_is_one_message_from_every_entry_point(project_copy: Path, command: list[str]) -> None:
     break_facts(project_copy)
-    result = subprocess.run(
-        [sys.executable, "-m", *command],
-        cwd=project_copy,
-        env=plain_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = processes.run([sys.executable, "-m", *command], cwd=project_copy, env=plain_env(), timeout=120)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "Traceback" not in output

@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from pipeline import interpreters
+from pipeline import interpreters, processes
 from pipeline.console import plain_env
 from pipeline.facts import ROOT
 
@@ -108,10 +107,9 @@ def pyenv_root(tmp_path: Path) -> Path:
         found = interpreters.find(version, os.environ)
         if found is None:
             continue
-        patch = subprocess.run(
-            [str(found.executable), "-c", "import platform; print(platform.python_version())"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
+        asked = processes.run([str(found.executable), "-c", "import platform; print(platform.python_version())"])
+        asked.check_returncode()
+        patch = asked.stdout.strip()
         (root / "versions" / patch / "bin").mkdir(parents=True)
         (root / "versions" / patch / "bin" / f"python{version}").symlink_to(found.executable)
     return root
@@ -131,20 +129,12 @@ def laptop_env(pyenv: Path, tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def bootstrap(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def bootstrap(project: Path, env: dict[str, str], *args: str) -> processes.Completed:
     # The copy shares this checkout's .tools/ (same requirements/tooling.txt): the test is about interpreters.
     tools = project / ".tools"
     if not tools.exists():
         tools.symlink_to(ROOT / ".tools")
-    return subprocess.run(
-        ["python3", "bootstrap.py", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    return processes.run(["python3", "bootstrap.py", *args], cwd=project, env=env, timeout=900)
 
 
 def needs_pythons(pyenv: Path, *versions: str) -> None:
@@ -165,7 +155,7 @@ def test_a_fresh_pyenv_laptop_runs_the_tests_on_inactive_versions(
     env = laptop_env(pyenv_root, tmp_path)
     assert shutil.which("python3.13", path=env["PATH"]) in {None, str(pyenv_root / "shims" / "python3.13")}
     if shutil.which("python3.13", path=env["PATH"]):  # pyenv's shim: 3.13 is installed, but not active
-        shim = subprocess.run(["python3.13", "--version"], env=env, capture_output=True, text=True, check=False)
+        shim = processes.run(["python3.13", "--version"], env=env)
         assert shim.returncode != 0
     listing = bootstrap(project_copy, env, "nox", "-l")
     assert listing.returncode == 0, listing.stderr

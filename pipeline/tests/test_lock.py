@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import bootstrap
-from pipeline import drift, images, lockfiles
+from pipeline import drift, images, lockfiles, processes
 from pipeline.conftest import RunNox
 from pipeline.console import plain_env
 from pipeline.facts import ROOT
@@ -25,16 +24,8 @@ def add_dependency_without_relocking(root: Path) -> None:
     pyproject.write_text(text.replace('    "whitenoise>=6.8",\n', '    "whitenoise>=6.8",\n    "six>=1.16",\n', 1))
 
 
-def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command,
-        cwd=cwd,
-        env={**plain_env(), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> processes.Completed:
+    return processes.run(command, cwd=cwd, env={**plain_env(), **(env or {})}, timeout=900)
 
 
 @pytest.mark.tools

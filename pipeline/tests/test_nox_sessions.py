@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from pipeline import coverage_data
+from pipeline import coverage_data, processes
 from pipeline.conftest import RunNox, copy_env
 
 # A developer's run: no CI, no GitHub run, so the sessions of one nox command are one run.
@@ -19,9 +18,10 @@ def combined_total(root: Path, files: list[Path], scratch: Path) -> float:
     """The figure of some data files, read without touching them (as `nox -s coverage` would combine them)."""
     data = ["--data-file", str(scratch / ".coverage")]
     combine = [sys.executable, "-m", "coverage", "combine", "--keep", "--quiet", *data, *map(str, files)]
-    subprocess.run(combine, cwd=root, env=copy_env(root), check=True, capture_output=True)
+    processes.run(combine, cwd=root, env=copy_env(root)).check_returncode()
     report = [sys.executable, "-m", "coverage", "report", *data, "--format=total", "--fail-under=0"]
-    total = subprocess.run(report, cwd=root, env=copy_env(root), check=True, capture_output=True, text=True)
+    total = processes.run(report, cwd=root, env=copy_env(root))
+    total.check_returncode()
     return float(total.stdout.strip())
 
 

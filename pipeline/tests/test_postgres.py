@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from pipeline import postgres
+from pipeline import postgres, processes
 from pipeline.conftest import RunNox
 from pipeline.errors import UserError
 
@@ -27,7 +26,7 @@ def bin_dir() -> Path:
 def test_throwaway_postgres_serves_then_disappears(bin_dir: Path) -> None:
     with postgres.throwaway_postgres("probe_db") as url:
         port = url.rsplit(":", 1)[1].split("/")[0]
-        answer = subprocess.run(
+        answer = processes.run(
             [
                 str(bin_dir / "psql"),
                 "-h",
@@ -41,15 +40,10 @@ def test_throwaway_postgres_serves_then_disappears(bin_dir: Path) -> None:
                 "-tAc",
                 "select current_database()",
             ],
-            capture_output=True,
-            text=True,
-            check=False,
             timeout=30,
         )
         assert answer.stdout.strip() == "probe_db", answer.stderr
-    after = subprocess.run(
-        [str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", port], capture_output=True, check=False, timeout=30
-    )
+    after = processes.run([str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", port], timeout=30)
     assert after.returncode != 0  # stopped
     assert not list(Path(tempfile.gettempdir()).glob("throwaway-pg-*/data/postmaster.pid"))
 

@@ -8,7 +8,6 @@ block uses `git mv` and `git grep`); what git then sees changed is the size of t
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 import time
 import uuid
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import images
+from pipeline import images, processes
 from pipeline.conftest import RunNox
 from pipeline.console import plain_env
 from pipeline.facts import ROOT
@@ -47,7 +46,9 @@ def test_the_readme_block_renames_to_the_tested_names() -> None:
 
 def git(root: Path, *args: str) -> str:
     identity = ["-c", "user.name=rename test", "-c", "user.email=rename-test@example.invalid"]
-    return subprocess.run(["git", *identity, *args], cwd=root, capture_output=True, text=True, check=True).stdout
+    done = processes.run(["git", *identity, *args], cwd=root)
+    done.check_returncode()
+    return done.stdout
 
 
 def changed_files(root: Path) -> tuple[list[str], list[str]]:
@@ -75,13 +76,13 @@ def old_names_left(root: Path) -> list[str]:
     ]
 
 
-def run(root: Path, command: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+def run(root: Path, command: list[str], timeout: float) -> processes.Completed:
     env = plain_env()
     env.pop("GITHUB_STEP_SUMMARY", None)
-    return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    return processes.run(command, cwd=root, env=env, timeout=timeout)
 
 
-def tail(result: subprocess.CompletedProcess[str]) -> str:
+def tail(result: processes.Completed) -> str:
     return (result.stdout + result.stderr)[-4000:]
 
 

@@ -7,14 +7,13 @@ where the package index verifies without it (no intercepting proxy), they skip.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
-from pipeline import downloads, facts, images
+from pipeline import downloads, facts, images, processes
 from pipeline.conftest import copy_env
 from pipeline.errors import UserError
 
@@ -99,16 +98,8 @@ def test_the_image_build_without_the_ca_names_the_bundle(docker_engine: None, pr
     assert "first ERROR line" not in message
 
 
-def run_session(project: Path, session: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "nox", "-s", session, *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+def run_session(project: Path, session: str, env: dict[str, str], *args: str) -> processes.Completed:
+    return processes.run([sys.executable, "-m", "nox", "-s", session, *args], cwd=project, env=env, timeout=900)
 
 
 @pytest.mark.parametrize(
@@ -144,15 +135,7 @@ def test_a_session_without_the_ca_names_the_bundle_and_the_bundle_fixes_it(
 
 def test_doctor_checks_tls_from_a_container_and_names_the_bundle(docker_engine: None, project_copy: Path) -> None:
     def doctor(env: dict[str, str]) -> str:
-        result = subprocess.run(
-            [sys.executable, "-m", "invoke", "doctor"],
-            cwd=project_copy,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        result = processes.run([sys.executable, "-m", "invoke", "doctor"], cwd=project_copy, env=env, timeout=300)
         return next(line for line in result.stdout.splitlines() if "check=TLS to the package index" in line)
 
     withheld = doctor(without_ca(copy_env(project_copy)))

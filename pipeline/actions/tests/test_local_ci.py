@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import processes
 from pipeline.conftest import copy_env, invoke, share_tools
 from pipeline.facts import ROOT
 
@@ -28,7 +29,7 @@ def write_workflow(root: Path, body: str) -> str:
     return str(path.relative_to(root))
 
 
-def invoke_ci(root: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def invoke_ci(root: Path, *args: str, timeout: float = 600) -> processes.Completed:
     share_tools(root)
     return invoke("ci", *args, cwd=root, timeout=timeout)
 
@@ -206,7 +207,7 @@ def labelled() -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
     for kind, listing in (("container", ["ps", "--all"]), ("network", ["network", "ls"])):
         command = ["docker", *listing, "--quiet", "--filter", "label=pipeline.local-ci"]
-        ids = subprocess.run(command, capture_output=True, text=True, check=False).stdout.split()
+        ids = processes.run(command).stdout.split()
         found.update((kind, identifier) for identifier in ids)
     return found
 
@@ -263,9 +264,9 @@ OLD_SECURITY_WORKFLOW = "616d44c"  # the commit before security.yml's jobs got s
 
 
 def git_show(revision: str, path: str) -> str:
-    return subprocess.run(
-        ["git", "show", f"{revision}:{path}"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
+    shown = processes.run(["git", "show", f"{revision}:{path}"], cwd=ROOT)
+    shown.check_returncode()
+    return shown.stdout
 
 
 @pytest.mark.cost(9)

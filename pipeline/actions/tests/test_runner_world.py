@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from pipeline import processes
 from pipeline.actions import files, runner_images
 from pipeline.errors import UserError
 
@@ -48,7 +48,9 @@ def test_a_job_sees_only_the_image_python_and_what_setup_python_installs(tmp_pat
     assert shutil.which("python3.13", path=path)
     assert shutil.which("python3.12", path=path)
     assert shutil.which("python3.11", path=path) is None  # the host has it; a fresh runner does not
-    version = subprocess.run(["python3", "--version"], env=env, capture_output=True, text=True, check=True).stdout
+    asked = processes.run(["python3", "--version"], env=env)
+    asked.check_returncode()
+    version = asked.stdout
     assert version.startswith("Python 3.13")  # setup-python's last version is the default
     assert shutil.which("git", path=path)  # the rest of the system stays
     assert env["PYENV_ROOT"] == str(tmp_path / "empty")

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from pipeline import processes
 from pipeline.actions import validate
 from pipeline.errors import UserError
 from pipeline.facts import ROOT
@@ -37,7 +37,7 @@ def node() -> str:
         unavailable(str(error))
         raise
     if not validate.installed_matches_lock():
-        installed = subprocess.run(validate.NPM_CI, cwd=validate.NODE_DIR, capture_output=True, text=True, check=False)
+        installed = processes.run(validate.NPM_CI, cwd=validate.NODE_DIR)
         if installed.returncode != 0:
             unavailable(f"npm ci failed in {validate.NODE_DIR}: {installed.stderr.strip()[-500:]}")
     return found
