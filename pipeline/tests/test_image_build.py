@@ -128,8 +128,10 @@ def test_the_leak_check_finds_what_a_careless_dockerfile_copies(project: BuiltPr
         f"FROM {project.cold.tags[0]}\nUSER 0\nCOPY backend/ /app/\n"
         "RUN --mount=type=secret,id=ca cp /run/secrets/ca /app/ca.pem\n"
     )
-    built = docker("build", "--quiet", "--secret", f"id=ca,src={secret}", "--tag", careless, "-f", "-", str(context),
-                   stdin=dockerfile)  # fmt: skip
+    # --no-cache: a secret's content is not part of BuildKit's cache key, so a cached `cp` would hold an
+    # earlier run's secret.
+    built = docker("build", "--quiet", "--no-cache", "--secret", f"id=ca,src={secret}", "--tag", careless, "-f", "-",
+                   str(context), stdin=dockerfile)  # fmt: skip
     assert built.returncode == 0, built.stderr
     try:
         assert leaks(careless, [secret]) == [
