@@ -5,12 +5,11 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import shutil
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import downloads, images, interpreters, lockfiles
+from pipeline import downloads, engine, images, interpreters, lockfiles, processes
 from pipeline.errors import INSTALL_DOCKER_FIX, START_DOCKER_FIX, UserError
 from pipeline.facts import Facts
 
@@ -73,7 +72,7 @@ def check_tools() -> Check:
     uv = shutil.which("uv")
     if uv is None:
         return Check("nox, invoke, uv", False, ", ".join(versions) + "; uv not found", "run through bootstrap.py")
-    uv_version = subprocess.run([uv, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    uv_version = processes.run([uv, "--version"]).stdout.strip()
     return Check("nox, invoke, uv", True, ", ".join([*versions, uv_version]))
 
 
@@ -85,33 +84,37 @@ def check_lock(root: Path) -> Check:
     return Check("uv.lock matches pyproject.toml", True, "yes (uv lock --check)")
 
 
-def run_docker(*args: str) -> subprocess.CompletedProcess[str]:
+def answer(*args: str, timeout: float = 30) -> str | None:
+    """docker's output, or None where it failed or could not answer (no docker command, no answer in time):
+    a finding for the report, never a crash."""
     try:
-        return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=30, check=False)
-    except (FileNotFoundError, subprocess.TimeoutExpired) as error:
-        return subprocess.CompletedProcess(["docker", *args], 1, "", str(error))
+        result = engine.docker(*args, timeout=timeout)
+    except UserError:
+        return None
+    return result.stdout if result.returncode == 0 else None
 
 
 def check_docker() -> list[Check]:
-    if shutil.which("docker") is None:
-        return [Check("Docker daemon", False, "the docker command is not installed", INSTALL_DOCKER_FIX)]
-    info = run_docker("info", "--format", "{{.ServerVersion}}")
-    if info.returncode != 0:
+    try:
+        server = engine.require_engine(timeout=30)
+    except UserError as error:
+        if engine.no_command(error):
+            return [Check("Docker daemon", False, "the docker command is not installed", INSTALL_DOCKER_FIX)]
         return [Check("Docker daemon", False, "not reachable", START_DOCKER_FIX)]
-    checks = [Check("Docker daemon", True, f"server {info.stdout.strip()}")]
-    version = run_docker("buildx", "version")
-    if version.returncode != 0:
+    checks = [Check("Docker daemon", True, f"server {server}")]
+    version = answer("buildx", "version")
+    if version is None:
         checks.append(
             Check("docker buildx", False, "not installed", "install the buildx plugin (Debian: docker-buildx)")
         )
     else:
-        found = images.parse_buildx_version(version.stdout)
+        found = images.parse_buildx_version(version)
         new_enough = found >= MIN_BUILDX
         checks.append(
             Check(
                 "docker buildx",
                 new_enough,
-                version.stdout.split()[1] if version.stdout.split() else "?",
+                version.split()[1] if version.split() else "?",
                 f"upgrade buildx to {'.'.join(map(str, MIN_BUILDX))} or newer",
             )
         )
@@ -129,22 +132,29 @@ def check_docker() -> list[Check]:
             )
         except UserError as error:
             checks.append(Check("builder exports cache", False, str(error), "check `docker buildx ls`", blocking=False))
-    compose = run_docker("compose", "version", "--short")
+    compose = (answer("compose", "version", "--short") or "").strip()
     checks.append(
         Check(
             "docker compose v2",
-            compose.returncode == 0 and compose.stdout.strip().startswith(("2", "v2")),
-            compose.stdout.strip() or "not installed",
+            compose.startswith(("2", "v2")),
+            compose or "not installed",
             "install the compose v2 plugin (Debian: docker-compose)",
         )
     )
     return checks
 
 
+def image_present(image: str) -> bool:
+    try:
+        return engine.image_exists(image, timeout=30)
+    except UserError:
+        return False
+
+
 def check_images(facts: Facts) -> Check:
     """Base and service images present locally (else they are pulled, which needs a registry)."""
     wanted = [facts.image.base, facts.image.node_image, facts.services.postgres, facts.services.redis]
-    absent = [image for image in wanted if run_docker("image", "inspect", image).returncode != 0]
+    absent = [image for image in wanted if not image_present(image)]
     return Check(
         "base and service images",
         not absent,
@@ -165,12 +175,17 @@ except Exception as error:
 """
 
 
-def probe_index(image: str, bundle: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """HTTPS to the package index from a throw-away container, with its own CAs or with `bundle`."""
+def probe_index(image: str, bundle: Path | None = None) -> tuple[bool, str]:
+    """HTTPS to the package index from a throw-away container, with its own CAs or with `bundle`:
+    (verified?, what the probe or docker said)."""
     args = ["run", "--rm", "--pull", "never", "--network", "bridge"]
     if bundle is not None:
         args += ["--volume", f"{bundle.resolve()}:/tmp/ca.pem:ro", "--env", "SSL_CERT_FILE=/tmp/ca.pem"]
-    return run_docker(*args, image, "python", "-c", HTTPS_PROBE, PACKAGE_INDEX)
+    try:
+        result = engine.docker(*args, image, "python", "-c", HTTPS_PROBE, PACKAGE_INDEX, timeout=30)
+    except UserError as error:
+        return False, str(error)
+    return result.returncode == 0, result.stdout + result.stderr
 
 
 TLS_CHECK = "TLS to the package index in builds"
@@ -178,9 +193,9 @@ TLS_CHECK = "TLS to the package index in builds"
 
 def index_tls_checks(facts: Facts, environ: Mapping[str, str]) -> list[Check]:
     """The TLS check, where an engine and the base image are there to run it."""
-    if run_docker("info", "--format", "{{.ServerVersion}}").returncode != 0:
+    if not engine.engine_answers(timeout=30):
         return []  # the Docker check above already says what to do
-    if run_docker("image", "inspect", facts.image.base).returncode != 0:
+    if not image_present(facts.image.base):
         detail = f"not checked: {facts.image.base} is not present locally"
         return [Check(TLS_CHECK, False, detail, "run invoke doctor again after the first build", blocking=False)]
     return [check_index_tls(facts.image.base, environ)]
@@ -189,20 +204,20 @@ def index_tls_checks(facts: Facts, environ: Mapping[str, str]) -> list[Check]:
 def check_index_tls(image: str, environ: Mapping[str, str]) -> Check:
     """Does HTTPS to the package index verify inside a build's base image? If not, which bundle to pass."""
     name = TLS_CHECK
-    own = probe_index(image)
-    if own.returncode == 0:
+    verified, said = probe_index(image)
+    if verified:
         return Check(name, True, f"{PACKAGE_INDEX} verifies with {image}'s own CAs")
-    output = (own.stdout + own.stderr).strip()
+    output = said.strip()
     evidence = downloads.tls_failure(output)
     if evidence is None:
         detail = f"{PACKAGE_INDEX} unreachable from a container ({output.splitlines()[-1] if output else 'no output'})"
         return Check(name, False, detail, "check the Docker engine's network and proxy settings", blocking=False)
     given = environ.get(downloads.CA_VARIABLE)
-    if given and Path(given).is_file() and probe_index(image, Path(given)).returncode == 0:
+    if given and Path(given).is_file() and probe_index(image, Path(given))[0]:
         return Check(name, True, f"the container's CAs fail ({evidence}); {given} ({downloads.CA_VARIABLE}) verifies")
     bundle = downloads.system_bundle()
     error = downloads.tls_error("HTTPS from a build container", evidence, given or None, bundle)
-    if not given and bundle is not None and probe_index(image, bundle).returncode == 0:
+    if not given and bundle is not None and probe_index(image, bundle)[0]:
         detail = f"{evidence} with the container's own CAs; this machine's {bundle} verifies"
         fix = f"export {downloads.CA_VARIABLE}={bundle} (or pass invoke build-image --ca-bundle {bundle})"
         return Check(name, False, detail, fix)

@@ -13,15 +13,14 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import console, downloads, lockfiles
-from pipeline.errors import UserError, no_docker_command, no_docker_engine
+from pipeline import console, downloads, engine, lockfiles, processes
+from pipeline.errors import UserError
 from pipeline.facts import Facts
 
 CACHE_CHOICES = ("auto", "gha", "local", "registry=REF", "none")
@@ -205,7 +204,7 @@ class BuildRequest:
 
 
 def buildx_command(request: BuildRequest) -> list[str]:
-    command = ["docker", "buildx", "build"]
+    command = engine.command("buildx", "build")
     if request.builder:
         command += ["--builder", request.builder]
     command += ["--file", str(request.dockerfile), "--target", request.target, "--progress", request.progress]
@@ -271,63 +270,40 @@ def build_failure(returncode: int, output: str, ca_bundle: Path | None = None) -
 # --- effects -----------------------------------------------------------------
 
 
-def _docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
-    except FileNotFoundError:
-        raise no_docker_command() from None
-
-
 def require_engine() -> None:
-    if _docker("info", "--format", "{{.ServerVersion}}").returncode != 0:
-        raise no_docker_engine()
+    engine.require_engine()
 
 
 def buildx_version() -> tuple[int, int]:
-    result = _docker("buildx", "version")
-    if result.returncode != 0:
-        raise UserError("Docker buildx is not installed", "install the buildx plugin (Debian: docker-buildx)")
-    return parse_buildx_version(result.stdout)
+    return parse_buildx_version(engine.buildx_version_text())
 
 
 def current_builder(name: str | None = None) -> BuilderInfo:
-    result = _docker("buildx", "inspect", *([name] if name else []))
-    if result.returncode != 0:
-        raise UserError(f"buildx cannot inspect the builder: {result.stderr.strip()}", "check `docker buildx ls`")
-    fields = {
-        key.strip(): value.strip()
-        for key, _, value in (line.partition(":") for line in result.stdout.splitlines())
-        if value
-    }
-    info = _docker("info", "--format", "{{json .DriverStatus}}")
+    fields = engine.builder_fields(name)
     return BuilderInfo(
         name=fields.get("Name", "default"),
         driver=fields.get("Driver", "docker"),
-        containerd_store="io.containerd.snapshotter" in info.stdout,
+        containerd_store=engine.containerd_image_store(),
     )
 
 
 def builder_exists(name: str) -> bool:
-    return _docker("buildx", "inspect", name).returncode == 0
+    return engine.builder_exists(name)
 
 
 def registry_readable(ref: str) -> bool:
-    return _docker("buildx", "imagetools", "inspect", ref, timeout=30).returncode == 0
+    return engine.registry_readable(ref)
 
 
 def git_state(root: Path) -> tuple[str, bool]:
     try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = bool(
-            subprocess.run(
-                ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, check=True
-            ).stdout.strip()
-        )
-    except (subprocess.CalledProcessError, FileNotFoundError):
+        sha = processes.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root)
+        status = processes.run(["git", "status", "--porcelain"], cwd=root)
+    except UserError:  # no git
         return "nogit", True
-    return sha, dirty
+    if sha.returncode != 0 or status.returncode != 0:
+        return "nogit", True
+    return sha.stdout.strip(), bool(status.stdout.strip())
 
 
 @dataclass(frozen=True)
@@ -374,7 +350,9 @@ def build(
     )
     if builder_decision.create:
         say(f"builder: creating {DEDICATED_BUILDER} (docker-container driver); your default builder is unchanged")
-        created = _docker("buildx", "create", "--name", DEDICATED_BUILDER, "--driver", "docker-container", timeout=120)
+        created = engine.docker(
+            "buildx", "create", "--name", DEDICATED_BUILDER, "--driver", "docker-container", timeout=120
+        )
         if created.returncode != 0:
             raise UserError(
                 f"Cannot create a buildx builder: {created.stderr.strip()}",
@@ -408,7 +386,7 @@ def build(
     )
     say(f"build: {' '.join(command)}")
     started = time.monotonic()
-    output = _stream(command)
+    output = engine.stream(*command[1:])
     seconds = time.monotonic() - started
     if output.returncode != 0:
         if cache_plan.staging:
@@ -417,16 +395,6 @@ def build(
     if cache_plan.staging and cache_plan.folder:
         _swap(cache_plan.staging, cache_plan.folder)
     return BuildResult(tags, decision.backend, seconds, metadata, output.stdout, decision.notes)
-
-
-def _stream(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
-    """Run buildx, echoing its output as it comes and keeping a copy."""
-    lines: list[str] = []
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
-        for line in process.stdout or ():
-            sys.stdout.write(line)
-            lines.append(line)
-    return subprocess.CompletedProcess(list(command), process.returncode, "".join(lines), "")
 
 
 def _swap(staging: Path, folder: Path) -> None:
@@ -441,9 +409,7 @@ def _swap(staging: Path, folder: Path) -> None:
 
 def remove_local_images(name: str) -> None:
     """Remove every local tag of the repository `name` (images a test or benchmark built), nothing else."""
-    tags = _docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name).stdout.split()
-    if tags:
-        _docker("image", "rm", "--force", *tags)
+    engine.remove_repository_images(name)
 
 
 def digest_from_metadata(path: Path) -> str:
@@ -493,12 +459,12 @@ def promote_command(image: str, to: str) -> list[str]:
     if "@sha256:" not in image:
         raise UserError(f"{image} is not pinned to a digest", "pass NAME@sha256:..., as build-image --push prints it")
     name = image.split("@", 1)[0]
-    return ["docker", "buildx", "imagetools", "create", "--tag", f"{name}:{to}", image]
+    return engine.command("buildx", "imagetools", "create", "--tag", f"{name}:{to}", image)
 
 
 def promote(image: str, to: str) -> None:
     command = promote_command(image, to)
-    result = _docker(*command[1:], timeout=300)
+    result = engine.docker(*command[1:], timeout=300)
     if result.returncode != 0:
         raise UserError(
             f"Promoting {image} to {to} failed: {result.stderr.strip()}", "check `docker login` and the ref"

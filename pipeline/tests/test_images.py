@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import images
+from pipeline import engine, images
 from pipeline.errors import UserError
 from pipeline.facts import load
 
@@ -220,12 +220,12 @@ def test_a_push_under_a_capitalised_owner_tags_and_pushes_lower_case(
     def docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.CompletedProcess(["docker", *args], 0 if args in answers else 1, answers.get(args, ""), "")
 
-    def stream(command: list[str]) -> subprocess.CompletedProcess[str]:
-        built.append(list(command))
-        return subprocess.CompletedProcess(command, 0, "", "")
+    def stream(*args: str) -> subprocess.CompletedProcess[str]:
+        built.append(["docker", *args])
+        return subprocess.CompletedProcess(built[-1], 0, "", "")
 
-    monkeypatch.setattr(images, "_docker", docker)
-    monkeypatch.setattr(images, "_stream", stream)
+    monkeypatch.setattr(engine, "docker", docker)
+    monkeypatch.setattr(engine, "stream", stream)
     result = images.build(
         load(), cache="none", registry="ghcr.io/Some-Owner", push=True, load=False, context=tmp_path, say=print, env={}
     )
