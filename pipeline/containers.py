@@ -19,7 +19,6 @@ import os
 import re
 import secrets
 import signal
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -28,15 +27,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pipeline import console, downloads, images
-from pipeline.errors import UserError, no_docker_engine
+from pipeline import console, downloads, engine, images, processes
+from pipeline.errors import UserError
 from pipeline.facts import Facts
-
-if TYPE_CHECKING:  # the SDK is imported when a check runs, not by every `invoke --list`
-    import docker
-    from docker.models.containers import Container
 
 RUN_LABEL = "pipeline.check-container"
 COMPOSE_FILE = Path("compose/ci.yaml")
@@ -127,25 +122,9 @@ def run_id() -> str:
 # --- effects -------------------------------------------------------------------
 
 
-def client() -> docker.DockerClient:
-    import docker  # noqa: PLC0415
-    import docker.errors  # noqa: PLC0415
-
-    try:
-        engine = docker.from_env(timeout=60)
-        engine.ping()
-    except docker.errors.DockerException:
-        raise no_docker_engine() from None
-    return engine
-
-
-def require_image(engine: docker.DockerClient, image: str) -> None:
-    import docker.errors  # noqa: PLC0415
-
-    try:
-        engine.images.get(image)
-    except docker.errors.ImageNotFound:
-        raise UserError(f"The image {image} does not exist here", "build it first: invoke build-image") from None
+def require_image(image: str) -> None:
+    if not engine.image_exists(image):
+        raise UserError(f"The image {image} does not exist here", "build it first: invoke build-image")
 
 
 @contextlib.contextmanager
@@ -196,86 +175,59 @@ def http_post_json(
         return error.code, error.read().decode(), dict(error.headers.items())
 
 
-def container_logs(container: Container) -> str:
-    import docker.errors  # noqa: PLC0415
-
-    try:
-        return bytes(container.logs(tail=LOG_TAIL)).decode(errors="replace")
-    except docker.errors.APIError:
-        return "(no logs)"
-
-
-def health_output(container: Container) -> str:
-    probes = container.attrs.get("State", {}).get("Health", {}).get("Log") or []
-    return "\n".join(str(probe.get("Output", "")).strip() for probe in probes[-3:]) or "(no probe ran)"
-
-
-def wait_until_healthy(container: Container, timeout: float, clock: Callable[[], float] = time.monotonic) -> float:
+def wait_until_healthy(container: str, timeout: float) -> float:
     """Seconds until Docker reports the container healthy; UserError with its logs otherwise."""
-    started = clock()
-    while True:
-        container.reload()
-        state = container.attrs["State"]
-        health = state.get("Health", {}).get("Status")
-        if health == "healthy":
-            return clock() - started
-        if state.get("Status") in {"exited", "dead"} or health == "unhealthy":
-            what = f"exited with code {state.get('ExitCode')}" if state.get("Status") != "running" else "is unhealthy"
-            raise UserError(
-                f"The container {what}. Its last log lines:\n{container_logs(container)}\n"
-                f"Last health probes:\n{health_output(container)}\n",
-                "fix what the container's own error above says, then rebuild (invoke build-image) and rerun",
-            )
-        if clock() - started > timeout:
-            raise UserError(
-                f"The container did not become healthy within {timeout:g}s. Its last log lines:\n"
-                f"{container_logs(container)}\nLast health probes:\n{health_output(container)}\n",
-                "raise --timeout if the machine is slow, or fix what the logs show",
-            )
-        time.sleep(0.5)
+    health = engine.wait_for_health(container, timeout, log_tail=LOG_TAIL)
+    if health.healthy:
+        return health.seconds
+    if not health.timed_out:
+        what = f"exited with code {health.exit_code}" if health.state != "running" else "is unhealthy"
+        raise UserError(
+            f"The container {what}. Its last log lines:\n{health.logs}\nLast health probes:\n{health.probes}\n",
+            "fix what the container's own error above says, then rebuild (invoke build-image) and rerun",
+        )
+    raise UserError(
+        f"The container did not become healthy within {timeout:g}s. Its last log lines:\n"
+        f"{health.logs}\nLast health probes:\n{health.probes}\n",
+        "raise --timeout if the machine is slow, or fix what the logs show",
+    )
 
 
 def check_validate(facts: Facts, image: str, timeout: float, say: Callable[[str], None] = console.say) -> CheckReport:
-    import docker.errors  # noqa: PLC0415
-
-    engine = client()
-    require_image(engine, image)
+    engine.require_engine()
+    require_image(image)
     report = CheckReport("validate", image)
     identifier = run_id()
-    container: Container | None = None
+    name = f"backend-check-{identifier}"
     with interrupt_on_sigterm():
         try:
-            container = engine.containers.run(
+            container = engine.run_detached(
                 image,
-                detach=True,
-                name=f"backend-check-{identifier}",
+                name=name,
                 labels={RUN_LABEL: identifier},
-                environment=validate_environment(throwaway_secret_key()),
-                ports={CONTAINER_PORT: ("127.0.0.1", None)},
+                env=validate_environment(throwaway_secret_key()),
+                ports=[CONTAINER_PORT],
             )
-            say(f"validate: started {container.name} from {image}; waiting for it to be healthy")
+            say(f"validate: started {name} from {image}; waiting for it to be healthy")
             report.seconds_to_healthy = wait_until_healthy(container, timeout)
             report.passed.append("healthy per the image's HEALTHCHECK (/healthz)")
-            container.reload()
-            port = container.attrs["NetworkSettings"]["Ports"][CONTAINER_PORT][0]["HostPort"]
+            port = engine.published_ports(container)[CONTAINER_PORT.partition("/")[0]]
             status, body = http_get(f"http://127.0.0.1:{port}/healthz")
             if status != 200:
                 raise UserError(f"/healthz answered {status} on 127.0.0.1:{port}: {body[:200]}", "see the logs")
             report.passed.append(f"/healthz answers 200 through 127.0.0.1:{port}")
             probe_imports(container, facts, report)
         finally:
-            if container is not None:
-                with contextlib.suppress(docker.errors.NotFound):
-                    container.remove(force=True, v=True)
+            engine.remove_labelled(f"{RUN_LABEL}={identifier}")  # also one a Ctrl-C kept us from knowing
     return report
 
 
-def probe_imports(container: Container, facts: Facts, report: CheckReport) -> None:
+def probe_imports(container: str, facts: Facts, report: CheckReport) -> None:
     production = dependency_names(facts.production_dependencies)
     dev_only = sorted(set(dependency_names(facts.dev_only_dependencies)) - set(production))
-    result = container.exec_run(["python", "-c", IMPORT_PROBE, json.dumps(production), json.dumps(dev_only)])
-    output = bytes(result.output).decode(errors="replace").strip()
-    if result.exit_code != 0:
+    result = engine.exec_in(container, ["python", "-c", IMPORT_PROBE, json.dumps(production), json.dumps(dev_only)])
+    output = result.stdout.strip()
+    if result.returncode != 0:
         raise UserError(f"The import probe failed inside the container:\n{output}", "see the error above")
     found = json.loads(output.splitlines()[-1])
     if found["failed"] or found["missing"]:
@@ -298,16 +250,9 @@ def probe_imports(container: Container, facts: Facts, report: CheckReport) -> No
 
 def compose(
     project: str, environment: Mapping[str, str], *args: str, root: Path, timeout: float
-) -> subprocess.CompletedProcess[str]:
-    command = ["docker", "compose", "--project-name", project, "--file", str(root / COMPOSE_FILE), *args]
-    return subprocess.run(
-        command,
-        cwd=root,
-        env={**os.environ, **environment},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+) -> processes.Completed:
+    return engine.compose(
+        root / COMPOSE_FILE, *args, project=project, cwd=root, env={**os.environ, **environment}, timeout=timeout
     )
 
 
@@ -318,8 +263,8 @@ def check_stack(
     overrides: Mapping[str, str] | None = None,
     say: Callable[[str], None] = console.say,
 ) -> CheckReport:
-    engine = client()
-    require_image(engine, image)
+    engine.require_engine()
+    require_image(image)
     report = CheckReport("stack", image)
     project = f"backend-check-{run_id()}"
     environment = compose_environment(facts, image, throwaway_secret_key(), overrides or {})
@@ -499,32 +444,21 @@ def dev_stack_environment(facts: Facts, environ: Mapping[str, str]) -> dict[str,
 
 
 def dev_stack_command(facts: Facts, action: Sequence[str]) -> list[str]:
-    return ["docker", "compose", "--file", str(facts.root / DEV_COMPOSE_FILE), *action]
+    """The docker CLI's argv of a `docker compose` action on compose/dev.yaml (what `dev_stack` runs)."""
+    return engine.command(*engine.compose_args(facts.root / DEV_COMPOSE_FILE, *action))
 
 
-def wait_stopping_on_interrupt(process: subprocess.Popen[bytes]) -> tuple[int, bool]:
-    """Wait for `compose up`; Ctrl-C (or SIGTERM) is passed on as compose's own Ctrl-C: the first stops
-    the containers gracefully, a second kills them. Returns its exit status and whether it was interrupted."""
-    interrupted = False
-    while True:
-        try:
-            return process.wait(), interrupted
-        except KeyboardInterrupt:
-            interrupted = True
-            process.send_signal(signal.SIGINT)
+def dev_stack(
+    facts: Facts, action: Sequence[str], environment: Mapping[str, str], timeout: float | None, capture: bool = True
+) -> processes.Completed:
+    return engine.compose(
+        facts.root / DEV_COMPOSE_FILE, *action, cwd=facts.root, env=environment, timeout=timeout, capture=capture
+    )
 
 
 def dev_stack_failure(facts: Facts, code: int, environment: Mapping[str, str]) -> UserError:
     """Why `up` failed: npm behind a TLS-intercepting proxy (the assets service's log says so), or see above."""
-    logs = subprocess.run(
-        dev_stack_command(facts, ["logs", "--no-color", "--tail", str(LOG_TAIL), ASSETS_SERVICE]),
-        cwd=facts.root,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    logs = dev_stack(facts, ["logs", "--no-color", "--tail", str(LOG_TAIL), ASSETS_SERVICE], environment, 60)
     explained = downloads.explain(logs.stdout + logs.stderr, "npm ci in the dev stack's assets service", environment)
     return explained or UserError(f"docker compose exited with {code} (its output is above)", "fix what it reported")
 
@@ -534,38 +468,24 @@ def run_dev_stack(facts: Facts, down: bool) -> int:
 
     `--down` removes a stack left running (e.g. by `docker compose -f compose/dev.yaml up --detach`).
     """
-    client()
+    engine.require_engine()
     environment = {**os.environ, **dev_stack_environment(facts, os.environ)}
     if down:
-        return subprocess.run(
-            dev_stack_command(facts, ["down", "--remove-orphans"]), cwd=facts.root, env=environment, check=False
-        ).returncode
+        return dev_stack(facts, ["down", "--remove-orphans"], environment, None, capture=False).returncode
     # The node_modules volume is mounted inside the checkout's frontend/: made here, the folder is the user's,
     # not one the Docker daemon creates as root (where `npm ci` on this machine could no longer install).
     (facts.root / FRONTEND_NODE_MODULES).mkdir(exist_ok=True)
     try:
         with interrupt_on_sigterm():
-            # Its own session: Ctrl-C reaches this process alone, which passes it on once (see above).
+            # Its own session: Ctrl-C reaches this process alone, which passes it on once.
             # No stdin: compose never reads the terminal.
-            process = subprocess.Popen(
-                dev_stack_command(facts, ["up", "--build"]),
-                cwd=facts.root,
-                env=environment,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
+            code, interrupted = engine.compose_foreground(
+                facts.root / DEV_COMPOSE_FILE, "up", "--build", cwd=facts.root, env=environment
             )
-            code, interrupted = wait_stopping_on_interrupt(process)
         if interrupted:
             raise KeyboardInterrupt
         if code:
             raise dev_stack_failure(facts, code, environment)
         return code
     finally:
-        subprocess.run(
-            dev_stack_command(facts, ["down", "--remove-orphans"]),
-            cwd=facts.root,
-            env=environment,
-            capture_output=True,
-            timeout=180,
-            check=False,
-        )
+        dev_stack(facts, ["down", "--remove-orphans"], environment, 180)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline import containers, facts
+from pipeline import containers, engine, facts
 from pipeline.conftest import BuiltProject, docker
 from pipeline.errors import UserError
 
@@ -140,12 +140,8 @@ def test_sigint_mid_wait_leaves_nothing_behind(never_healthy_image: str) -> None
     ],
 )
 def test_compose_files_resolve_with_facts_from_the_single_source(compose_file, environment, settings) -> None:  # type: ignore[no-untyped-def]
-    result = subprocess.run(
-        ["docker", "compose", "--file", str(FACTS.root / compose_file), "config", "--format", "json"],
-        env={"PATH": os.environ["PATH"], **environment},
-        capture_output=True,
-        text=True,
-        check=False,
+    result = engine.compose(
+        FACTS.root / compose_file, "config", "--format", "json", env={"PATH": os.environ["PATH"], **environment}
     )
     assert result.returncode == 0, result.stderr
     config = json.loads(result.stdout)
@@ -155,12 +151,6 @@ def test_compose_files_resolve_with_facts_from_the_single_source(compose_file, e
 
 
 def test_compose_refuses_to_run_without_the_facts() -> None:
-    result = subprocess.run(
-        ["docker", "compose", "--file", str(FACTS.root / containers.COMPOSE_FILE), "config"],
-        env={"PATH": os.environ["PATH"]},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = engine.compose(FACTS.root / containers.COMPOSE_FILE, "config", env={"PATH": os.environ["PATH"]})
     assert result.returncode != 0
     assert "is set by invoke" in result.stderr
