@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import copies, facts, images, processes, sessions
+from pipeline import copies, engine, facts, images, processes, sessions
 from pipeline.console import plain_env
 from pipeline.facts import ROOT
 
@@ -160,9 +160,9 @@ def invoke(
     )
 
 
-def docker(*args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """The docker CLI; returns the finished process."""
-    return subprocess.run(["docker", *args], input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
+def docker(*args: str, stdin: str | None = None, timeout: float = 300) -> processes.Completed:
+    """The docker CLI (through `pipeline.engine`, the one door to Docker); returns the finished process."""
+    return engine.docker(*args, input=stdin, timeout=timeout)
 
 
 def share_tools(root: Path) -> None:
@@ -221,10 +221,7 @@ def run_nox(project_copy: Path, nox_envdir: Path) -> RunNox:
 
 
 def docker_engine_available() -> bool:
-    try:
-        return docker("info", timeout=20).returncode == 0
-    except (FileNotFoundError, subprocess.TimeoutExpired):
-        return False
+    return engine.engine_answers(timeout=20)
 
 
 @pytest.fixture(scope="session")
