@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
