@@ -99,6 +99,7 @@ def throwaway_production_env(static_root: str, database_url: str) -> dict[str, s
 
 GATES = ("lint", "format", "mypy", "bandit", "workflows", "build", "tests")
 BANDIT_OPTIONS = ["-c", "pyproject.toml", "-r", *PYTHON_SOURCES]
+BANDIT_SARIF = Path("reports/bandit.sarif")
 
 
 def production_check_env(facts: Facts, workdir: Path | None = None) -> dict[str, str]:
@@ -123,7 +124,10 @@ def tool_command(
         "lint": (["ruff", "check", *extra, "."], {}),
         "format": (["ruff", "format", "--check", "--diff", *extra, "."], {}),
         "mypy": (["mypy", "--cache-dir", f".mypy_cache/{python}", *extra, *PYTHON_SOURCES], production),
-        "bandit": (["bandit", *BANDIT_OPTIONS, "--quiet", *extra], {}),
+        "bandit": (
+            ["bandit", *BANDIT_OPTIONS, "--quiet", "--format", "sarif", "--output", str(BANDIT_SARIF), *extra],
+            {},
+        ),
         "workflows": (["python", "-m", "pipeline.drift"], {"PYTHONPATH": "."}),
         "build": (["python", "backend/manage.py", "check", "--deploy", "--fail-level", "WARNING"], production),
         "tests": (["coverage", "run", "-m", "pytest", *extra], django_env(facts, "testing")),
@@ -131,6 +135,26 @@ def tool_command(
     if gate in table:
         return table[gate]
     raise ValueError(f"no gate is called {gate!r}")
+
+
+def bandit_findings(sarif: Path) -> list[str]:
+    """Each finding of bandit's SARIF report as `file:line: RULE (severity) message`; a missing or failed
+    report is a UserError (bandit stopped before it scanned)."""
+    try:
+        run = json.loads(sarif.read_text(encoding="utf-8"))["runs"][0]
+    except (OSError, ValueError, KeyError, IndexError) as error:
+        raise UserError(f"bandit wrote no usable report at {sarif} ({error})", "read bandit's output above") from None
+    if not all(invocation.get("executionSuccessful") for invocation in run.get("invocations", [])):
+        raise UserError("bandit could not scan every file", "read bandit's output above")
+    findings = []
+    for result in run.get("results", []):
+        location = result["locations"][0]["physicalLocation"]
+        severity = result.get("properties", {}).get("issue_severity", "")
+        findings.append(
+            f"{location['artifactLocation']['uri']}:{location['region']['startLine']}: "
+            f"{result['ruleId']} ({severity.lower()}) {result['message']['text']}"
+        )
+    return findings
 
 
 def check_built_css(path: Path) -> int:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,22 @@ def test_the_benchmark_times_the_commands_the_sessions_run(tmp_path: Path) -> No
         assert command == table_command
         assert table_env.items() <= env.items()
     assert commands[f"tests-{newest}"][2]["COVERAGE_FILE"] == str(tmp_path / ".coverage")  # never a combine's
+
+
+def test_bandit_findings_are_listed_by_file_and_line(tmp_path: Path) -> None:
+    sarif = tmp_path / "bandit.sarif"
+    result = {
+        "ruleId": "B602",
+        "message": {"text": "subprocess call with shell=True identified"},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": "backend/x.py"}, "region": {"startLine": 5}}}],
+        "properties": {"issue_severity": "HIGH"},
+    }
+    run = {"invocations": [{"executionSuccessful": True}], "results": [result]}
+    sarif.write_text(json.dumps({"runs": [run]}))
+    assert sessions.bandit_findings(sarif) == ["backend/x.py:5: B602 (high) subprocess call with shell=True identified"]
+    run["invocations"] = [{"executionSuccessful": False}]
+    sarif.write_text(json.dumps({"runs": [run]}))
+    with pytest.raises(UserError, match="could not scan every file"):
+        sessions.bandit_findings(sarif)
+    with pytest.raises(UserError, match="no usable report"):
+        sessions.bandit_findings(tmp_path / "missing.sarif")
