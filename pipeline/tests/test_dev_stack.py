@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from pipeline import containers, drift, facts
-from pipeline.conftest import BuiltProject
+from pipeline import containers, drift, engine, facts
+from pipeline.conftest import BuiltProject, docker
 from pipeline.console import plain_env
 from pipeline.tests import browser
 
@@ -109,12 +109,12 @@ def test_lock_writes_compose_env_and_drift_names_it_when_stale(tmp_path: Path) -
 
 
 def compose_config(environment: Mapping[str, str]) -> dict[str, Any]:
-    result = subprocess.run(
-        ["docker", "compose", "--file", str(FACTS.root / containers.DEV_COMPOSE_FILE), "config", "--format", "json"],
+    result = engine.compose(
+        FACTS.root / containers.DEV_COMPOSE_FILE,
+        "config",
+        "--format",
+        "json",
         env={"PATH": os.environ["PATH"], **environment},
-        capture_output=True,
-        text=True,
-        check=False,
     )
     assert result.returncode == 0, result.stderr
     config: dict[str, Any] = json.loads(result.stdout)
@@ -204,22 +204,12 @@ def test_the_style_check_fails_on_an_unstyled_page(chromium_binary: str) -> None
 
 
 def project_containers(project: str) -> list[str]:
-    listing = subprocess.run(
-        ["docker", "ps", "--all", "--filter", f"label=com.docker.compose.project={project}", "--format", "{{.Names}}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    listing = docker("ps", "--all", "--filter", f"label=com.docker.compose.project={project}", "--format", "{{.Names}}")
     return listing.stdout.split()
 
 
 def project_volumes(project: str) -> list[str]:
-    listing = subprocess.run(
-        ["docker", "volume", "ls", "--filter", f"label=com.docker.compose.project={project}", "--format", "{{.Name}}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    listing = docker("volume", "ls", "--filter", f"label=com.docker.compose.project={project}", "--format", "{{.Name}}")
     return listing.stdout.split()
 
 
@@ -248,15 +238,8 @@ class DevStack:
     base: str = ""
 
     def compose(self, *args: str) -> subprocess.CompletedProcess[str]:
-        compose_file = str(self.root / containers.DEV_COMPOSE_FILE)
-        return subprocess.run(
-            ["docker", "compose", "--project-name", self.project, "--file", compose_file, *args],
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        compose_file = self.root / containers.DEV_COMPOSE_FILE
+        return engine.compose(compose_file, *args, project=self.project, cwd=self.root, timeout=300)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]

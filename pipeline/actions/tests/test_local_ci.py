@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import processes
-from pipeline.conftest import copy_env, invoke, share_tools
+from pipeline.conftest import copy_env, docker, invoke, share_tools
 from pipeline.facts import ROOT
 
 HEADER = """\
@@ -206,8 +206,7 @@ def labelled() -> set[tuple[str, str]]:
     """The containers and networks invoke ci runs label, as (kind, id)."""
     found: set[tuple[str, str]] = set()
     for kind, listing in (("container", ["ps", "--all"]), ("network", ["network", "ls"])):
-        command = ["docker", *listing, "--quiet", "--filter", "label=pipeline.local-ci"]
-        ids = processes.run(command).stdout.split()
+        ids = docker(*listing, "--quiet", "--filter", "label=pipeline.local-ci").stdout.split()
         found.update((kind, identifier) for identifier in ids)
     return found
 
