@@ -309,7 +309,7 @@ def assets(session: nox.Session) -> None:
 def templates(session: nox.Session) -> None:
     """djLint over the Django templates (config in pyproject.toml)."""
     install(session, "templates", production=False)
-    session.run("djlint", "backend", "--lint", *session.posargs)
+    run_tool(session, "templates")
     finish(session, "templates lint clean")
 
 

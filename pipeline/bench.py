@@ -90,9 +90,8 @@ def raw_tool_commands(facts: Facts, workdir: Path) -> dict[str, tuple[str, list[
     (`sessions.tool_command`), so the benchmark measures what they run. `workdir` takes what the tools write."""
     commands = {}
     for gate in sessions.GATES:
-        python = facts.image.python if gate == "build" else facts.newest_python
-        session = f"{gate}-{python}" if gate in {"mypy", "tests"} else gate
-        command, env = sessions.tool_command(gate, facts, python, workdir=workdir)
+        session = f"{gate}-{facts.newest_python}" if gate in {"mypy", "tests"} else gate
+        command, env = sessions.tool_command(gate, facts, facts.newest_python, workdir=workdir)
         if gate == "tests":  # coverage data of its own, never one a combine could take
             env["COVERAGE_FILE"] = str(workdir / ".coverage")
         commands[session] = (session, command, env)

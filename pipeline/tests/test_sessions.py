@@ -80,14 +80,13 @@ def test_a_gates_tool_command_takes_the_sessions_arguments_where_the_tool_expect
 def test_the_benchmark_times_the_commands_the_sessions_run(tmp_path: Path) -> None:
     """`invoke bench` takes each gate's tool command from the sessions' own table, never a copy of it."""
     facts = load()
-    newest, image = facts.newest_python, facts.image.python
+    newest = facts.newest_python
     commands = bench.raw_tool_commands(facts, tmp_path)
-    expected = ["lint", "format", f"mypy-{newest}", "bandit", "workflows", "build", f"tests-{newest}"]
+    expected = ["lint", "format", "templates", f"mypy-{newest}", "bandit", f"tests-{newest}"]
     assert list(commands) == expected
     for session, (venv, command, env) in commands.items():
         gate = session.split("-")[0]
-        python = image if gate == "build" else newest
-        table_command, table_env = sessions.tool_command(gate, facts, python, workdir=tmp_path)
+        table_command, table_env = sessions.tool_command(gate, facts, newest, workdir=tmp_path)
         assert venv == session
         assert command == table_command
         assert table_env.items() <= env.items()
