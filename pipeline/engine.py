@@ -190,6 +190,12 @@ def image_exists(reference: str, timeout: float = 60) -> bool:
     return docker("image", "inspect", "--format", "{{.Id}}", reference, timeout=timeout).returncode == 0
 
 
+def image_size(reference: str) -> int:
+    """The image's size in bytes (0 where it is not present)."""
+    result = docker("image", "inspect", "--format", "{{.Size}}", reference, timeout=60)
+    return int(result.stdout.strip() or 0) if result.returncode == 0 else 0
+
+
 def remove_repository_images(repository: str) -> None:
     """Remove every local tag of the repository (images a test or benchmark built), nothing else."""
     tags = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repository, timeout=60).stdout.split()

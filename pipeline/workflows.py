@@ -70,7 +70,7 @@ def matrices(
         tags = session.get("tags") or []
         entry: dict[str, str | bool] = {"session": str(session["session"]), "python": str(session.get("python") or "")}
         if DOCKER_TAG in tags:
-            entry["docker"] = True
+            entry[DOCKER_TAG] = True  # the matrix key is the tag's name: `docker: true`
         tag = next((tag for tag in MATRIX_TAGS if tag in tags), "checks")
         result[tag].append({**entry, **service_images} if tag == "tests" else entry)
     return result
