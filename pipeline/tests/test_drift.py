@@ -81,17 +81,6 @@ DRIFTS = [
     pytest.param(
         replace(
             CI,
-            "docker/setup-buildx-action@8d2750c68a42422c14e847fe6c8ac0403b4cbd6f # v3.12.0",
-            "docker/setup-buildx-action@v3",
-        ),
-        CI,
-        "setup-buildx-action@v3",
-        "is not pinned to a full commit SHA",
-        id="unpinned-action",
-    ),
-    pytest.param(
-        replace(
-            CI,
             "    timeout-minutes: 30\n    permissions:\n      contents: read\n    steps:",
             "    timeout-minutes: 30\n    steps:",
         ),
@@ -214,6 +203,26 @@ def test_drift_fails_naming_file_and_line(
     expected_line = line_containing(project_copy, relative, needle)
     assert f"{relative}:{expected_line}: " in output, output[-3000:]
     assert message in output
+
+
+def test_zizmor_in_the_same_session_refuses_unpinned_actions_and_persisted_credentials(
+    project_copy: Path, run_nox: RunNox
+) -> None:
+    """The rules drift leaves to zizmor: a tag instead of a commit SHA (unpinned-uses), a checkout that keeps
+    its token in .git/config (artipacked); both fail `nox -s workflows`, drift having passed."""
+    replace(
+        CI,
+        "docker/setup-buildx-action@8d2750c68a42422c14e847fe6c8ac0403b4cbd6f # v3.12.0",
+        "docker/setup-buildx-action@v3",
+    )(project_copy)
+    ci = project_copy / CI
+    ci.write_text(ci.read_text().replace("        with:\n          persist-credentials: false\n", "", 1))
+    result = run_nox("-s", "workflows")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "drift: workflows, compose, Dockerfile and pyproject agree with the facts." in output
+    assert "unpinned-uses" in output, output[-3000:]
+    assert "artipacked" in output
 
 
 def test_the_project_as_it_stands_has_no_drift(run_nox: RunNox) -> None:
