@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import console, containers, copies, images, processes, sessions
+from pipeline import console, containers, copies, engine, images, processes, sessions
 from pipeline.actions import local as local_ci
 from pipeline.actions.expressions import bench as expression_bench
 from pipeline.actions.model import Outcome
@@ -147,18 +146,13 @@ def bench_image(facts: Facts) -> Figures:
             warm = build(no_cache=False)
             figures.add("cold build (--no-cache)", cold.seconds, "1.00x", "baseline")
             figures.add("rebuild after a code-only change", warm.seconds, f"{warm.seconds / cold.seconds:.2f}x")
-            added = image_size(cold.tags[0]) - image_size(images.image_build_args(copy_facts)["BASE_IMAGE"])
+            added = engine.image_size(cold.tags[0]) - engine.image_size(
+                images.image_build_args(copy_facts)["BASE_IMAGE"]
+            )
             figures.add("size added on top of the base image", None, "", f"{added / 1024**2:.1f} MiB")
         finally:
             images.remove_local_images(name)
     return figures
-
-
-def image_size(reference: str) -> int:
-    result = subprocess.run(
-        ["docker", "image", "inspect", "--format", "{{.Size}}", reference], capture_output=True, text=True, check=False
-    )
-    return int(result.stdout.strip() or 0)
 
 
 def bench_startup(facts: Facts) -> Figures:
