@@ -16,13 +16,17 @@ function below says it raises.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
+import os
 import shlex
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +81,31 @@ def stream(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = 
         if _command_missing(error):
             raise no_docker_command() from None
         raise
+
+
+@contextlib.contextmanager
+def exclusive_builds(
+    waiting: Callable[[], object] = lambda: None, environ: Mapping[str, str] | None = None
+) -> Iterator[None]:
+    """One image build at a time on this engine, across processes (two terminals, jobs side by side under
+    `invoke ci`, tests): concurrent buildx builds that export cache to one engine can fail ("only one
+    connection allowed"). Keyed by the engine (DOCKER_HOST, else DOCKER_CONTEXT), kept in the user's cache
+    folder, so every checkout and copy of the project takes turns, whatever its TMPDIR."""
+    env = os.environ if environ is None else environ
+    endpoint = env.get("DOCKER_HOST") or env.get("DOCKER_CONTEXT") or "default"
+    folder = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pipeline" / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / f"builds-{hashlib.sha256(endpoint.encode()).hexdigest()[:12]}.lock"
+    with lock.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waiting()
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def require_engine(timeout: float = 60) -> str:

@@ -385,9 +385,10 @@ def build(
         )
     )
     say(f"build: {' '.join(command)}")
-    started = time.monotonic()
-    output = engine.stream(*command[1:])
-    seconds = time.monotonic() - started
+    with engine.exclusive_builds(waiting=lambda: say("build: waiting for another image build on this engine")):
+        started = time.monotonic()
+        output = engine.stream(*command[1:])
+        seconds = time.monotonic() - started
     if output.returncode != 0:
         if cache_plan.staging:
             shutil.rmtree(cache_plan.staging, ignore_errors=True)

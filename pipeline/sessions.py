@@ -19,8 +19,7 @@ from pipeline.facts import Facts
 PYTHON_SOURCES = ["backend", "pipeline", "noxfile.py", "tasks.py", "bootstrap.py"]
 # The pipeline's tests and their tiers (markers: pipeline/conftest.py). Each tier is one `tooling(...)` session,
 # or several that share it out (`--shard K/N`) so that no CI job takes much over a minute; with its nox tags.
-# `docker`: the session builds images or starts containers, so `invoke ci` runs its job in the image-build
-# slot (the matrix entry carries `docker: true`).
+# `docker`: the session needs a Docker engine (`nox -t docker` selects such sessions).
 TOOLING_TESTS = ("pipeline/tests", "pipeline/actions/tests")
 DOCKER_TAG = "docker"
 TOOLING_TIERS: dict[str, tuple[int, list[str]]] = {"pure": (1, []), "tools": (4, []), "engine": (1, [DOCKER_TAG])}

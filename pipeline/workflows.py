@@ -3,9 +3,7 @@
 Sessions come from nox itself (`nox -l --json`), so a new session or Python
 version reaches CI with no workflow edit: sessions tagged `tests` run in the
 tests job (with PostgreSQL), `coverage` in the coverage job, all other
-default sessions in the checks job. An entry of a session tagged `docker`
-(it builds images or starts containers) says so with `docker: true`, which
-`invoke ci` reads to run it in its image-build slot.
+default sessions in the checks job.
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ from pipeline import facts, processes
 from pipeline.console import plain_env
 from pipeline.errors import UserError
 from pipeline.facts import ServiceImages
-from pipeline.sessions import DOCKER_TAG
 
 WORKFLOWS_DIR = Path(".github/workflows")
 MATRIX_TAGS = ("tests", "coverage")
@@ -54,23 +51,20 @@ def all_session_names(root: Path) -> set[str]:
 
 def matrices(
     sessions: Sequence[Mapping[str, Any]], services: ServiceImages | None = None
-) -> dict[str, list[dict[str, str | bool]]]:
+) -> dict[str, list[dict[str, str]]]:
     """{'checks': [...], 'tests': [...], 'coverage': [...]}: GitHub matrix `include` lists.
 
-    Each tests entry also names the service images (the facts', by default this checkout's); the
-    entry of a session tagged `docker` carries `docker: true`.
+    Each tests entry also names the service images (the facts', by default this checkout's).
     """
     images = services or facts.load().services
     service_images = {
         SERVICE_IMAGE_KEYS["postgres"]: images.declared_postgres,
         SERVICE_IMAGE_KEYS["redis"]: images.declared_redis,
     }
-    result: dict[str, list[dict[str, str | bool]]] = {"checks": [], **{tag: [] for tag in MATRIX_TAGS}}
+    result: dict[str, list[dict[str, str]]] = {"checks": [], **{tag: [] for tag in MATRIX_TAGS}}
     for session in sessions:
         tags = session.get("tags") or []
-        entry: dict[str, str | bool] = {"session": str(session["session"]), "python": str(session.get("python") or "")}
-        if DOCKER_TAG in tags:
-            entry[DOCKER_TAG] = True  # the matrix key is the tag's name: `docker: true`
+        entry: dict[str, str] = {"session": str(session["session"]), "python": str(session.get("python") or "")}
         tag = next((tag for tag in MATRIX_TAGS if tag in tags), "checks")
         result[tag].append({**entry, **service_images} if tag == "tests" else entry)
     return result

@@ -3,7 +3,6 @@ worker count, matrices honour `fail-fast` and `max-parallel`, a stop cancels eve
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -17,12 +16,6 @@ from pipeline.actions.jobs import JobRun
 from pipeline.actions.model import Instance, Outcome, Result, job_result, needs_of
 from pipeline.actions.session import RunSession
 from pipeline.errors import UserError
-
-# Jobs that build images run one at a time: concurrent buildx cache exports to one
-# engine can fail ("only one connection allowed"). Service containers run side by side.
-# Such a job is one whose run lines call an image task of tasks.py, or a matrix entry of a
-# session tagged `docker` in the noxfile (`invoke ci-matrix` gives it `docker: true`).
-IMAGE_TASKS = ("build-image", "check-container", "dev-stack")
 
 
 @dataclass(frozen=True)
@@ -42,13 +35,6 @@ class JobState:
     running: dict[str, JobRun] = field(default_factory=dict)
 
 
-def builds_images(instance: Instance) -> bool:
-    if instance.matrix.get("docker") is True:
-        return True
-    text = " ".join(str(step.get("run", "")) for step in instance.definition.get("steps") or [])
-    return bool(set(text.replace('"', " ").split()) & set(IMAGE_TASKS))
-
-
 class Scheduler:
     """Runs a workflow's jobs in `needs:` order; `outcomes` holds every instance's end."""
 
@@ -65,7 +51,6 @@ class Scheduler:
         self.states: dict[str, JobState] = {}
         self.live: dict[str, tuple[str, float]] = {}
         self.lock = threading.Lock()
-        self.image_slot = threading.Lock()
         self.cancelled = threading.Event()
 
     def mark(self, key: str, state: str) -> None:
@@ -196,14 +181,12 @@ class Scheduler:
             futures[pool.submit(self.execute, run)] = instance
 
     def execute(self, run: JobRun) -> Outcome:
-        """One instance in a worker thread: its log, the image-build slot, its time."""
+        """One instance in a worker thread: its log, its time. (Image builds take turns on the engine
+        themselves: `engine.exclusive_builds`.)"""
         key = run.instance.key
         log_path = self.session.log_path(key)
-        gate = self.image_slot if builds_images(run.instance) else contextlib.nullcontext()
-        if builds_images(run.instance):
-            self.mark(key, "waiting for the image-build slot")
-        with gate, log_path.open("w", encoding="utf-8") as log:
-            started = time.monotonic()  # a job's time starts when it runs, not while it waits
+        with log_path.open("w", encoding="utf-8") as log:
+            started = time.monotonic()
             self.mark(key, "running")
             try:
                 if run.world.missing:

@@ -19,6 +19,7 @@ from pipeline.errors import UserError
 
 pytestmark = pytest.mark.usefixtures("docker_engine")
 FACTS = facts.load()
+OTHER_RUNS_GRACE = 120  # seconds: longer than a whole stack check of another run
 
 
 def leftovers() -> list[str]:
@@ -39,10 +40,14 @@ def leftovers() -> list[str]:
 
 @pytest.fixture(autouse=True)
 def nothing_left_behind() -> Iterator[None]:
-    """Nothing the test started is left; what other runs on a shared engine hold at the time is theirs."""
+    """Nothing the test started is left. On a shared engine another run's check (e.g. the image job beside
+    this one under `invoke ci`) may hold containers of the same kind for a while: a leak is what stays."""
     before = set(leftovers())
     yield
-    assert sorted(set(leftovers()) - before) == []
+    deadline = time.monotonic() + OTHER_RUNS_GRACE
+    while (left := sorted(set(leftovers()) - before)) and time.monotonic() < deadline:
+        time.sleep(2)
+    assert left == []
 
 
 @pytest.fixture(scope="module")

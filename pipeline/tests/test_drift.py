@@ -246,7 +246,7 @@ def test_matrices_route_sessions_by_tag() -> None:
         "checks": [
             {"session": "lint", "python": "3.13"},
             {"session": "new-gate", "python": ""},
-            {"session": "tooling(engine)", "python": "3.13", "docker": True},
+            {"session": "tooling(engine)", "python": "3.13"},
         ],
         "tests": [
             {

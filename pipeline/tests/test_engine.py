@@ -1,9 +1,10 @@
-"""pipeline.engine's one wait for health, on inspected states given in-process."""
+"""pipeline.engine in-process: the one wait for health on inspected states, and builds taking turns."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -111,3 +112,33 @@ def test_ports_are_published_on_loopback_only() -> None:
         "--rm",
         "postgres:16",
     ]
+
+
+def test_builds_on_one_engine_take_turns_and_the_second_says_it_waits(tmp_path: Path) -> None:
+    environ = {"XDG_CACHE_HOME": str(tmp_path), "DOCKER_HOST": "unix:///var/run/docker.sock"}
+    events: list[str] = []
+    first_holds = threading.Event()
+    release = threading.Event()
+
+    def first() -> None:
+        with engine.exclusive_builds(environ=environ):
+            events.append("first builds")
+            first_holds.set()
+            release.wait(5)
+            events.append("first done")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_holds.wait(5)
+    threading.Timer(0.2, release.set).start()
+    with engine.exclusive_builds(waiting=lambda: events.append("second waits"), environ=environ):
+        events.append("second builds")
+    thread.join()
+    assert events == ["first builds", "second waits", "first done", "second builds"]
+    other_engine = {**environ, "DOCKER_HOST": "ssh://builder@elsewhere"}
+    with (
+        engine.exclusive_builds(environ=environ),
+        engine.exclusive_builds(waiting=lambda: events.append("never"), environ=other_engine),
+    ):
+        pass  # another engine's builds do not wait for this one's
+    assert "never" not in events

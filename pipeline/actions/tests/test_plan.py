@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.actions import plan, scheduler, triggers
+from pipeline.actions import plan, triggers
 from pipeline.actions.contexts import Trigger
 from pipeline.actions.model import Instance, Result, job_result
 from pipeline.errors import UserError
@@ -112,13 +112,3 @@ def test_events_the_workflow_does_not_listen_to_are_refused() -> None:
     assert triggers.default_event(on) == "pull_request"
 
 
-def test_image_jobs_are_known_by_the_matrix_docker_flag_or_an_image_task() -> None:
-    """Jobs in the image-build slot: a session tagged `docker` (invoke ci-matrix's `docker: true`), or a
-    run line of an image task of tasks.py; a session's name decides nothing."""
-    checks = {"steps": [{"run": 'python3 bootstrap.py nox -s "$SESSION"'}]}
-    assert scheduler.builds_images(Instance("checks", "tooling(engine)", checks, {"session": "x", "docker": True}))
-    assert not scheduler.builds_images(Instance("checks", "tooling(pure)", checks, {"session": "tooling(pure)"}))
-    assert not scheduler.builds_images(Instance("checks", "x", checks, {"session": "x", "docker": "true"}))
-    image = {"steps": [{"run": "python3 bootstrap.py invoke build-image"}, {"uses": "actions/checkout@v4"}]}
-    assert scheduler.builds_images(Instance("image", "Image build and start-up checks", image))
-    assert not scheduler.builds_images(Instance("lint", "lint", {"steps": [{"run": "echo build-images"}]}))
