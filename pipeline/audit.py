@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import processes
+from pipeline.entry import user_errors
 from pipeline.errors import UserError
 
 DEFAULT_ALLOWLIST = Path("audit-allowlist.toml")
@@ -98,19 +99,20 @@ def pip_audit_command(requirements: Path, allowed: Sequence[AllowedAdvisory], os
     return command
 
 
-def explain_failure(output: str, osv_url: str | None) -> str | None:
-    """One line for a failure that is not a finding (service unreachable), else None."""
+def explain_failure(output: str, osv_url: str | None) -> UserError | None:
+    """The problem, when pip-audit failed for something that is not a finding (service unreachable)."""
     where = osv_url or "https://api.osv.dev"
     if any(marker in output for marker in UNREACHABLE_MARKERS):
-        return (
-            f"audit: the advisory service ({where}) could not be reached, so nothing was audited. "
-            "Fix: allow access to it, or point --osv-url / AUDIT_OSV_URL at your OSV mirror."
+        return UserError(
+            f"audit: the advisory service ({where}) could not be reached, so nothing was audited",
+            "allow access to it, or point --osv-url / AUDIT_OSV_URL at your OSV mirror",
         )
     not_audited = NOT_AUDITED.findall(output)
     if not_audited:
-        return (
+        return UserError(
             f"audit: {len(not_audited)} package(s) could not be looked up ({', '.join(not_audited[:5])}...), "
-            "so the audit cannot pass. Fix: check access to the advisory service or your mirror."
+            "so the audit cannot pass",
+            "check access to the advisory service or your mirror",
         )
     return None
 
@@ -122,30 +124,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--osv-url", default=os.environ.get("AUDIT_OSV_URL") or None)
     parser.add_argument("--today", type=dt.date.fromisoformat, default=dt.date.today())
     args = parser.parse_args(argv)
-    try:
+    with user_errors():
         allowed = load_allowlist(args.allowlist, args.today)
-    except UserError as error:
-        print(f"audit: {error}", file=sys.stderr)
-        return 1
-    try:
         result = processes.run(pip_audit_command(args.requirements, allowed, args.osv_url))
-    except UserError as error:  # pip-audit could not be started
-        print(f"audit: {error}", file=sys.stderr)
-        return 1
-    output = result.stdout + result.stderr
-    if result.returncode == 0:
-        print(result.stdout.strip() or "No known vulnerabilities found")
-        print(f"audit: passed ({len(allowed)} allow-listed advisory id(s)).")
-        return 0
-    explanation = explain_failure(output, args.osv_url)
-    if explanation:
-        print(explanation, file=sys.stderr)
-        return 1
-    print(output.strip())
-    print(
-        "audit: vulnerable dependencies found (above). Fix: upgrade them in uv.lock (uv lock -P NAME).", file=sys.stderr
-    )
-    return 1
+        output = result.stdout + result.stderr
+        if result.returncode == 0:
+            print(result.stdout.strip() or "No known vulnerabilities found")
+            print(f"audit: passed ({len(allowed)} allow-listed advisory id(s)).")
+            return 0
+        explained = explain_failure(output, args.osv_url)
+        if explained is not None:
+            raise explained
+        print(output.strip())
+        raise UserError("audit: vulnerable dependencies found (above)", "upgrade them in uv.lock (uv lock -P NAME)")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 from pipeline import console, downloads, engine, images, processes
 from pipeline.errors import UserError
 from pipeline.facts import Facts
@@ -106,13 +109,7 @@ def compose_environment(facts: Facts, image: str, secret_key: str, overrides: Ma
 
 def dependency_names(requirements: Sequence[str]) -> list[str]:
     """Normalised distribution names of PEP 508 requirement strings."""
-    names = []
-    for requirement in requirements:
-        name = requirement
-        for stop in "[<>=!~; ":
-            name = name.split(stop, 1)[0]
-        names.append(name.strip().lower().replace("_", "-"))
-    return names
+    return [canonicalize_name(Requirement(requirement).name) for requirement in requirements]
 
 
 def run_id() -> str:

@@ -82,9 +82,9 @@ def test_command_is_strict_and_uses_the_mirror() -> None:
 
 
 def test_unreachable_and_unlookupable_are_explained() -> None:
-    assert "could not be reached" in (audit.explain_failure("requests.exceptions.ConnectionError: ...", None) or "")
+    assert "could not be reached" in str(audit.explain_failure("requests.exceptions.ConnectionError: ...", None))
     not_found = "ERROR:pip_audit._cli:asgiref: Dependency not found on PyPI and could not be audited: asgiref (3.1)"
-    assert "could not be looked up (asgiref" in (audit.explain_failure(not_found, None) or "")
+    assert "could not be looked up (asgiref" in str(audit.explain_failure(not_found, None))
     assert audit.explain_failure("Found 1 known vulnerability", None) is None
 
 
