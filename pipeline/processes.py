@@ -168,16 +168,21 @@ def _live_members(group: int) -> bool | None:
 def stop_group(process: Process) -> None:
     """SIGINT, SIGTERM, then SIGKILL to the process's whole group, each after a grace period; done when no
     process of the group is left, not merely its leader."""
-    for sig, grace in STOP_SIGNALS:
-        if not group_running(process):
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, sig)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
+    try:
+        for sig, grace in STOP_SIGNALS:
             if not group_running(process):
                 return
-            time.sleep(0.05)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, sig)
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline:
+                if not group_running(process):
+                    return
+                time.sleep(0.05)
+    finally:
+        # Reap the leader: it may have ended between a poll and the group's last look (a zombie counts as gone).
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=1)
 
 
 class ProcessGroups:
