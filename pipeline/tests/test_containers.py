@@ -92,6 +92,7 @@ def test_a_missing_image_names_the_fix() -> None:
         containers.check_validate(FACTS, "backend-does-not-exist:nope", timeout=5, say=lambda _: None)
 
 
+@pytest.mark.cost(12)
 def test_stack_mode_passes(image: str) -> None:
     report = containers.check_stack(FACTS, image, timeout=180, say=lambda _: None)
     assert "/readyz: database ok, cache ok" in report.passed
@@ -99,6 +100,7 @@ def test_stack_mode_passes(image: str) -> None:
     assert "POST /api/items/ without credentials: 401 with a Bearer challenge" in report.passed
 
 
+@pytest.mark.cost(9)
 def test_stack_mode_without_a_database_fails_in_time_with_a_clear_message(image: str) -> None:
     started = time.monotonic()
     with pytest.raises(UserError) as raised:

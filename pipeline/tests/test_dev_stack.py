@@ -287,6 +287,7 @@ def dev_stack(project_copy: Path, docker_engine: None, tmp_path: Path) -> Iterat
         assert project_volumes(project) == []
 
 
+@pytest.mark.cost(46)
 def test_dev_stack_serves_tailwind_styles_rebuilds_on_edits_and_ctrl_c_removes_it(
     dev_stack: DevStack, chromium_binary: str
 ) -> None:
@@ -316,6 +317,7 @@ def test_dev_stack_serves_tailwind_styles_rebuilds_on_edits_and_ctrl_c_removes_i
     assert project_volumes(dev_stack.project)  # the database and node_modules outlive the containers
 
 
+@pytest.mark.cost(13)
 def test_production_stack_serves_tailwind_styles(built_project: BuiltProject, chromium_binary: str) -> None:
     """compose/ci.yaml (as `invoke check-container --mode stack` starts it) with the built image."""
     project = f"backend-check-{containers.run_id()}"

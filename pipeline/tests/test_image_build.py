@@ -114,6 +114,7 @@ def test_image_holds_no_env_file_key_or_build_secret(project: BuiltProject) -> N
     assert leaks(project.cold.tags[0], project.secrets) == []
 
 
+@pytest.mark.cost(5)
 def test_the_leak_check_finds_what_a_careless_dockerfile_copies(project: BuiltProject, tmp_path: Path) -> None:
     """The same `.env` and key in a context without the project's .dockerignore, copied whole, and the build
     secret copied into a layer: the check above names each one."""
@@ -149,6 +150,7 @@ def test_unknown_startup_checks_mode_is_refused(project: BuiltProject) -> None:
     assert "unknown STARTUP_CHECKS='sometimes'" in result.stderr
 
 
+@pytest.mark.cost(7)
 def test_code_only_change_reuses_every_dependency_layer(project: BuiltProject) -> None:
     views = project.root / "backend" / "catalog" / "views.py"
     views.write_text(views.read_text() + f"\n# a code-only change {uuid.uuid4().hex}\n")
@@ -177,6 +179,7 @@ def referenced_blobs(folder: Path) -> set[str]:
     return reached
 
 
+@pytest.mark.cost(8)
 def test_cache_folder_keeps_only_the_latest_build(project: BuiltProject) -> None:
     """buildx's local exporter adds blobs to a folder and never removes any; after a code change the folder
     must hold only what the latest build references, or it grows with every build."""

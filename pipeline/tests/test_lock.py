@@ -92,6 +92,7 @@ def test_drift_reports_a_stale_lock(project_copy: Path) -> None:
     assert not list(drift.stale_lock_findings(ROOT))
 
 
+@pytest.mark.cost(7)
 def test_the_image_build_refuses_a_stale_lock(docker_engine: None, project_copy: Path) -> None:
     add_dependency_without_relocking(project_copy)
     # BUILD_CA_BUNDLE, where this machine needs one, reaches the build through the environment.

@@ -86,6 +86,7 @@ def tail(result: processes.Completed) -> str:
     return (result.stdout + result.stderr)[-4000:]
 
 
+@pytest.mark.cost(75)
 def test_a_renamed_copy_passes_its_gates_and_builds(
     project_copy: Path, run_nox: RunNox, docker_engine: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -70,6 +70,7 @@ def without_ca(environ: dict[str, str]) -> dict[str, str]:
     return {key: value for key, value in environ.items() if key not in CA_VARIABLES}
 
 
+@pytest.mark.cost(8)
 def test_the_image_build_without_the_ca_names_the_bundle(docker_engine: None, project_copy: Path) -> None:
     name = f"pipeline-test-tls-{uuid.uuid4().hex[:8]}"
     env = without_ca({k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "ACTIONS_"))})
@@ -133,6 +134,7 @@ def test_a_session_without_the_ca_names_the_bundle_and_the_bundle_fixes_it(
     assert fixed.returncode == 0, fixed.stderr[-2000:]
 
 
+@pytest.mark.cost(8)
 def test_doctor_checks_tls_from_a_container_and_names_the_bundle(docker_engine: None, project_copy: Path) -> None:
     def doctor(env: dict[str, str]) -> str:
         result = processes.run([sys.executable, "-m", "invoke", "doctor"], cwd=project_copy, env=env, timeout=300)

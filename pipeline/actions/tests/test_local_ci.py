@@ -211,6 +211,7 @@ def labelled() -> set[tuple[str, str]]:
     return found
 
 
+@pytest.mark.cost(6)
 @pytest.mark.usefixtures("docker_engine")
 def test_ctrl_c_stops_the_run_and_its_service_containers_within_10_seconds(project_copy: Path) -> None:
     workflow = write_workflow(

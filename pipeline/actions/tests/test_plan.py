@@ -110,5 +110,3 @@ def test_events_the_workflow_does_not_listen_to_are_refused() -> None:
         triggers.check(on, Trigger("schedule"), "ci.yml")
     assert triggers.default_event({"workflow_call": None, "workflow_dispatch": None}) == "workflow_call"
     assert triggers.default_event(on) == "pull_request"
-
-
