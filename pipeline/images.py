@@ -426,6 +426,7 @@ def report(result: BuildResult) -> None:
         ["tags", ", ".join(result.tags)],
         ["digest", digest_from_metadata(result.metadata_file)],
         ["cache", result.cache_backend],
+        *cache_rows(result.output),
         ["time", f"{result.seconds:.1f}s"],
         ["metadata", str(result.metadata_file)],
     ]
@@ -448,6 +449,13 @@ def cache_report(output: str) -> dict[str, bool]:
         elif match := CACHED_LINE.match(line.strip()):
             cached.add(match.group(1))
     return {step: number in cached for number, step in steps.items()}
+
+
+def cache_rows(output: str) -> list[list[str]]:
+    """How many build steps the cache gave (a plain-progress log: CI, a pipe): the figure that shows a
+    cache that was not found or not readable, which buildx only warns about."""
+    steps = cache_report(output)
+    return [["steps from cache", f"{sum(steps.values())} of {len(steps)}"]] if steps else []
 
 
 def pushed_reference(result: BuildResult) -> str:

@@ -196,6 +196,18 @@ def test_cache_report_reads_plain_progress() -> None:
     }
 
 
+def test_the_build_report_says_how_many_steps_the_cache_gave(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    log = "#5 [builder 1/2] FROM base\n#5 CACHED\n#6 [builder 2/2] RUN uv sync\n#6 CACHED\n#7 [runtime 1/1] COPY . .\n"
+    images.report(images.BuildResult(("backend:local",), "local", 3.0, tmp_path / "none.json", log, ()))
+    assert "what=steps from cache  value=2 of 3" in capsys.readouterr().out
+    assert "| steps from cache | 2 of 3 |" in summary.read_text()
+    assert images.cache_rows("a tty's progress display") == []
+
+
 def test_a_registry_reference_is_lower_case() -> None:
     """GitHub keeps the owner's capitals in `ghcr.io/${{ github.repository_owner }}`; registries refuse them."""
     assert images.repository("backend", "ghcr.io/Some-Owner") == "ghcr.io/some-owner/backend"
