@@ -44,13 +44,13 @@ def live(scheduler: Scheduler) -> Iterator[None]:
         for column in ("job", "state", "elapsed"):
             table.add_column(column)
         now = time.monotonic()
-        with scheduler.lock:
-            states = dict(scheduler.live)
+        with scheduler.ledger.lock:
+            states = dict(scheduler.ledger.live)
         for key, (state, since) in states.items():
             table.add_row(key, state, f"{now - since:.0f}s" if state == "running" else "")
         return table
 
-    scheduler.say = lambda _: None
+    scheduler.ledger.say = lambda _: None
     with Live(render(), console=out, refresh_per_second=2) as display:
         stop = threading.Event()
 

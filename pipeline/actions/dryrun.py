@@ -103,11 +103,11 @@ def _run_output_jobs(session: RunSession) -> dict[str, dict[str, str]]:
     scheduler = Scheduler(session, Selection(only=producers), workers=1, say=lambda _: None)
     for job_id in session.workflow.jobs:
         if job_id not in producers:
-            scheduler.results[job_id] = Result.SKIPPED
-            scheduler.job_outputs[job_id] = {}
+            scheduler.ledger.results[job_id] = Result.SKIPPED
+            scheduler.ledger.job_outputs[job_id] = {}
     scheduler.order = [job_id for job_id in scheduler.order if job_id in producers]
     scheduler.run()
-    return scheduler.job_outputs
+    return scheduler.ledger.job_outputs
 
 
 def names(planned: list[PlannedJob]) -> set[str]:

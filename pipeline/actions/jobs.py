@@ -124,6 +124,30 @@ class JobRun:
         return Outcome(Result.SUCCESS, outputs=outputs)
 
 
+def execute(run: JobRun, log_path: Path, summary_path: Path) -> Outcome:
+    """The whole job with its log and time, its step summaries kept beside the log; a problem the user
+    must fix (a Python this machine lacks, an expression error) fails the job with its paragraph."""
+    with log_path.open("w", encoding="utf-8") as log:
+        started = time.monotonic()
+        try:
+            if run.world.missing:
+                raise UserError(
+                    f"the job needs Python {', '.join(run.world.missing)} (its runner image or setup-python "
+                    "provides it on GitHub), which this machine does not have",
+                    f"install Python {', '.join(run.world.missing)} (e.g. with pyenv or `uv python install`)",
+                )
+            outcome = run.run(log)
+        except (ExpressionError, UserError) as error:
+            log.write(f"\n[invoke ci] {error}\n")
+            outcome = Outcome(Result.FAILURE, note=str(error))
+    outcome.seconds = time.monotonic() - started
+    outcome.log = log_path
+    if run.summaries:
+        outcome.summary = summary_path
+        summary_path.write_text("\n".join(run.summaries), encoding="utf-8")
+    return outcome
+
+
 class StepRun:
     """One step of a JobRun."""
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pipeline.actions import expressions, matrix
-from pipeline.actions.expressions import Status
-from pipeline.actions.model import Instance, Result, needs_of
+from pipeline.actions.expressions import ExpressionError, Status
+from pipeline.actions.model import Instance, Outcome, Result, needs_of
 from pipeline.errors import UserError
 
 # A job that needs credentials or approvals only GitHub has is reported, not run.
@@ -128,3 +128,24 @@ def selected(instance: Instance, only: Sequence[str], skip: Sequence[str], pytho
         return False
     python = str(instance.matrix.get("python") or "")
     return not (pythons and python and python not in pythons)
+
+
+def decide_job(
+    job_id: str, job: Mapping[str, Any], contexts: Mapping[str, Any], status: Status
+) -> tuple[list[Instance], Outcome | None]:
+    """A job whose needs are done: its instances to run, or one placeholder instance and the outcome that
+    ends it now (GitHub-only, skipped by its `if`, an empty matrix, an expression error)."""
+    plain_name = str(job.get("name", job_id)) if "${{" not in str(job.get("name", "")) else job_id
+    placeholder = [Instance(job_id, plain_name, job)]
+    try:
+        reason = github_only_job(job)
+        if reason:
+            return placeholder, Outcome(Result.SKIPPED, note=f"GitHub only: {reason}")
+        if not job_runs(job, contexts, status):
+            return placeholder, Outcome(Result.SKIPPED, note=f"if: {job.get('if', 'success()')}")
+        found = instances(job_id, job, contexts)
+    except (ExpressionError, UserError) as error:
+        return placeholder, Outcome(Result.FAILURE, note=str(error))
+    if not found:
+        return placeholder, Outcome(Result.SKIPPED, note="its matrix has no entries")
+    return found, None

@@ -16,6 +16,7 @@ from pipeline import engine
 from pipeline.errors import UserError
 
 LABEL = "pipeline.local-ci"
+JOB_LABEL = f"{LABEL}.job"  # the job (and matrix entry) whose services they are
 HEALTH_TIMEOUT = 120.0
 LOG_TAIL = 20
 
@@ -51,7 +52,7 @@ def started(
     if not services:
         yield {}
         return
-    labels = {LABEL: run_label}
+    labels = {LABEL: run_label, JOB_LABEL: job_key}
     network = f"invoke-ci-{run_label}-{abs(hash(job_key)) % 10**8}"
     context: dict[str, dict[str, Any]] = {}
     try:

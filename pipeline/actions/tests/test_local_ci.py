@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import processes
+from pipeline.actions import services
 from pipeline.conftest import copy_env, docker, invoke, share_tools
 from pipeline.facts import ROOT
 
@@ -202,11 +203,12 @@ def test_dry_run_plans_every_job_and_step(project_copy: Path) -> None:
     assert "report-failure: does not run (if: failure() && github.event_name == 'push'" in pull.stdout
 
 
-def labelled() -> set[tuple[str, str]]:
-    """The containers and networks invoke ci runs label, as (kind, id)."""
+def labelled(job: str) -> set[tuple[str, str]]:
+    """The containers and networks invoke ci starts for a job of this name, as (kind, id): never those of
+    another run's jobs on the same engine (the invoke ci rehearsing this repository runs beside us)."""
     found: set[tuple[str, str]] = set()
     for kind, listing in (("container", ["ps", "--all"]), ("network", ["network", "ls"])):
-        ids = docker(*listing, "--quiet", "--filter", "label=pipeline.local-ci").stdout.split()
+        ids = docker(*listing, "--quiet", "--filter", f"label={services.JOB_LABEL}={job}").stdout.split()
         found.update((kind, identifier) for identifier in ids)
     return found
 
@@ -234,7 +236,7 @@ def test_ctrl_c_stops_the_run_and_its_service_containers_within_10_seconds(proje
         """,
     )
     share_tools(project_copy)
-    before = labelled()
+    before = labelled("with-database")
     process = subprocess.Popen(
         [sys.executable, "-m", "invoke", "ci", "--workflow", workflow],
         cwd=project_copy,
@@ -251,13 +253,14 @@ def test_ctrl_c_stops_the_run_and_its_service_containers_within_10_seconds(proje
             break
         time.sleep(0.5)
     assert "database at" in log.read_text(), f"the step never started: {log.read_text()}"
-    assert any(kind == "container" for kind, _ in labelled() - before), "the service container should be running"
+    started = labelled("with-database") - before
+    assert any(kind == "container" for kind, _ in started), "the service container should be running"
     interrupted = time.monotonic()
     os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
     output, _ = process.communicate(timeout=30)
     assert time.monotonic() - interrupted < 10, output
     assert process.returncode == 130, output
-    assert labelled() - before == set(), "the run's containers or networks are left behind"
+    assert labelled("with-database") - before == set(), "the run's containers or networks are left behind"
 
 
 OLD_SECURITY_WORKFLOW = "616d44c"  # the commit before security.yml's jobs got setup-python
