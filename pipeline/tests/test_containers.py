@@ -125,7 +125,7 @@ def test_sigint_mid_wait_leaves_nothing_behind(never_healthy_image: str) -> None
         env={**os.environ},
     )
     deadline = time.monotonic() + 60
-    while not docker("ps", "--quiet", "--filter", f"label={containers.RUN_LABEL}").stdout.strip():
+    while not docker("ps", "--quiet", "--filter", f"ancestor={never_healthy_image}").stdout.strip():
         assert time.monotonic() < deadline, "the check never started its container"
         assert process.poll() is None, process.communicate()
         time.sleep(0.2)
