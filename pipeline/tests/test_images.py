@@ -203,7 +203,9 @@ def test_the_build_report_says_how_many_steps_the_cache_gave(
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     log = "#5 [builder 1/2] FROM base\n#5 CACHED\n#6 [builder 2/2] RUN uv sync\n#6 CACHED\n#7 [runtime 1/1] COPY . .\n"
     images.report(images.BuildResult(("backend:local",), "local", 3.0, tmp_path / "none.json", log, ()))
-    assert "what=steps from cache  value=2 of 3" in capsys.readouterr().out
+    printed = capsys.readouterr().out  # a table in a terminal (or with FORCE_COLOR), plain lines otherwise
+    assert "steps from cache" in printed
+    assert "2 of 3" in printed
     assert "| steps from cache | 2 of 3 |" in summary.read_text()
     assert images.cache_rows("a tty's progress display") == []
 
