@@ -22,11 +22,11 @@ PYTHON_SOURCES = ["backend", "pipeline", "noxfile.py", "tasks.py", "bootstrap.py
 # `docker`: the session needs a Docker engine (`nox -t docker` selects such sessions).
 TOOLING_TESTS = ("pipeline/tests", "pipeline/actions/tests")
 DOCKER_TAG = "docker"
-TOOLING_TIERS: dict[str, tuple[int, list[str]]] = {"pure": (1, []), "tools": (4, []), "engine": (2, [DOCKER_TAG])}
+TOOLING_TIERS: dict[str, tuple[int, list[str]]] = {"pure": (1, []), "tools": (4, []), "engine": (1, [DOCKER_TAG])}
 
 
 def tooling_sessions() -> dict[str, tuple[str, str, list[str]]]:
-    """{session id: (tier, shard `K/N` or "", nox tags)}: `pure`, `tools-1` ... `tools-4`, `engine-1`, `engine-2`."""
+    """{session id: (tier, shard `K/N` or "", nox tags)}: `pure`, `tools-1` ... `tools-4`, `engine`."""
     result = {}
     for tier, (count, tags) in TOOLING_TIERS.items():
         for index in range(1, count + 1):
