@@ -259,8 +259,9 @@ def create_arguments(
     alias: str | None = None,
     options: str = "",
 ) -> list[str]:
-    """`docker create`'s arguments: labels, network (and the name other containers reach it by), env,
-    ports published on 127.0.0.1, then the workflow's own `options`, then the image."""
+    """`docker create`'s arguments (its stdout is the new container's id): labels, network (and the name
+    other containers reach it by), env, ports published on 127.0.0.1, then the workflow's own `options`,
+    then the image."""
     args = ["create", *label_arguments(labels)]
     if name:
         args += ["--name", name]
@@ -275,30 +276,12 @@ def create_arguments(
     return [*args, *shlex.split(options), image]
 
 
-def create_container(
-    image: str,
-    *,
-    labels: Mapping[str, str],
-    env: Mapping[str, object] | None = None,
-    ports: Sequence[object] = (),
-    name: str | None = None,
-    network: str | None = None,
-    alias: str | None = None,
-    options: str = "",
-) -> processes.Completed:
-    """`docker create` (see `create_arguments`); its stdout is the new container's id."""
-    arguments = create_arguments(
-        image, labels=labels, env=env, ports=ports, name=name, network=network, alias=alias, options=options
-    )
-    return docker(*arguments)
-
-
 def create_service(
     name: str, service: Mapping[str, Any], image: str, *, network: str, labels: Mapping[str, str]
 ) -> processes.Completed:
     """A workflow's service container (`env`, `ports`, `options` of its plain mapping) on the job's network,
     reachable there as `name`; created, not started."""
-    return create_container(
+    arguments = create_arguments(
         image,
         labels=labels,
         env=service.get("env") or {},
@@ -307,6 +290,7 @@ def create_service(
         alias=name,
         options=str(service.get("options") or ""),
     )
+    return docker(*arguments)
 
 
 def start_container(container: str) -> processes.Completed:
@@ -318,7 +302,7 @@ def run_detached(
 ) -> str:
     """Create and start a container (see `create_arguments`); its id. UserError with docker's message when
     it cannot be created or started."""
-    made = create_container(image, name=name, labels=labels, env=env, ports=ports)
+    made = docker(*create_arguments(image, name=name, labels=labels, env=env, ports=ports))
     if made.returncode != 0:
         raise UserError(
             f"Docker could not create a container from {image}: {made.stderr.strip()}", "see docker's message"
