@@ -19,6 +19,7 @@ import nox.command
 sys.path.insert(0, str(Path(__file__).parent))
 
 from pipeline import console, containers, coverage_data, downloads, entry, interpreters, lockfiles, sessions
+from pipeline import workflows as pipeline_workflows
 from pipeline.actions import validate
 from pipeline.facts import load
 from pipeline.postgres import throwaway_postgres
@@ -193,7 +194,7 @@ def workflows(session: nox.Session) -> None:
     """Workflows, compose, Dockerfile agree with the facts; GitHub's parser, zizmor, schemas, actionlint."""
     install(session, "tooling", "workflows", production=False)
     run_tool(session, "workflows")  # drift: the facts against every file that repeats them
-    workflow_files = sorted(str(path) for path in Path(".github/workflows").glob("*.yml"))
+    workflow_files = [str(path.relative_to(FACTS.root)) for path in pipeline_workflows.workflow_files(FACTS.root)]
     session.run("zizmor", "--offline", "--strict-collection", "--quiet", ".")
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflow_files)
     session.run("check-jsonschema", "--builtin-schema", "vendor.dependabot", ".github/dependabot.yml")

@@ -146,7 +146,9 @@ def promote_image(c: Context, image: str, to: str = "production") -> None:
         "workflow": "the workflow file to rehearse (default .github/workflows/ci.yml)",
         "event": "pull_request (the default, where the workflow has it), push, workflow_dispatch, schedule, ...",
         "ref": "the ref rehearsed (default: refs/pull/1/merge for a pull request, else refs/heads/main)",
-        "dry-run": "print the plan (every job, matrix entry and step, and why) and run nothing",
+        "dry-run": "print the plan (every job, matrix entry and step, and why) and run nothing of the workflow",
+        "resolve-outputs": "plan like --dry-run, first running exactly the jobs whose outputs the plan reads "
+        "(a matrix a job computes), named before they run",
         "only": "run only these jobs (job id or name, e.g. tests-3.12); repeatable",
         "skip": "skip these jobs (e.g. audit where no advisory service is reachable); repeatable",
         "python": "run matrix entries of this Python only; repeatable",
@@ -163,6 +165,7 @@ def ci(
     event: str = "",
     ref: str = "",
     dry_run: bool = False,
+    resolve_outputs: bool = False,
     fail_fast: bool = False,
     jobs: int = 0,
 ) -> None:
@@ -172,8 +175,8 @@ def ci(
         session = local_ci.open_session(facts.root, Path(workflow), event, ref, facts.services.resolve)
         selection = local_ci.Selection(only=only, skip=skip, pythons=python, fail_fast=fail_fast)
         try:
-            if dry_run:
-                local_ci.print_plan(session, selection)
+            if dry_run or resolve_outputs:
+                local_ci.print_plan(session, selection, resolve_outputs=resolve_outputs)
                 return
             outcomes, wall = local_ci.rehearse(session, selection, jobs or os.cpu_count() or 2)
         finally:

@@ -502,7 +502,7 @@ def find_all(root: Path) -> list[Finding]:
     session_pythons = session_python_map(root)
     uv_version = locked_uv_version(root)
     findings: list[Finding] = []
-    for path in sorted((root / workflows.WORKFLOWS_DIR).glob("*.y*ml")):
+    for path in workflows.workflow_files(root):
         relative = str(path.relative_to(root))
         source = Source(root, relative)
         findings += workflow_findings(

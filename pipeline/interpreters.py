@@ -30,6 +30,7 @@ from pipeline import console
 from pipeline.errors import UserError
 
 LINKS_DIR = Path(".cache/pythons")
+MINOR_VERSION = re.compile(r"^\d+\.\d+$")
 PATCH_DIR = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 UV_DIR = re.compile(r"^cpython-(\d+)\.(\d+)\.(\d+)-")
 DOWNLOADS_OFF = {"never", "manual"}
@@ -103,7 +104,9 @@ def in_uv(version: str, environ: Mapping[str, str]) -> Path | None:
 
 
 def find(version: str, environ: Mapping[str, str], skip: Iterable[Path] = ()) -> Found | None:
-    """Where `python{version}` is on this machine: PATH first, then pyenv, then uv."""
+    """Where `python{version}` (X.Y) is on this machine: PATH first, then pyenv, then uv."""
+    if not MINOR_VERSION.match(version):
+        return None
     if (path := on_path(version, environ, skip)) is not None:
         return Found(version, path, "PATH")
     if (path := in_pyenv(version, environ)) is not None:

@@ -22,6 +22,15 @@ from pipeline.errors import UserError
 from pipeline.facts import ServiceImages
 
 WORKFLOWS_DIR = Path(".github/workflows")
+WORKFLOW_SUFFIXES = (".yml", ".yaml")  # GitHub reads both
+
+
+def workflow_files(root: Path) -> list[Path]:
+    """Every workflow GitHub reads: `*.yml` and `*.yaml` directly under .github/workflows/."""
+    folder = root / WORKFLOWS_DIR
+    return sorted(path for path in folder.iterdir() if path.suffix in WORKFLOW_SUFFIXES and path.is_file())
+
+
 MATRIX_TAGS = ("tests", "coverage")
 # A tests job's service containers read their images from its matrix (`${{ matrix.postgres-image }}`): the
 # Dockerfile's FROM lines, which Dependabot updates, through the facts; never a copy in the workflow.

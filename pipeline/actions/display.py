@@ -106,7 +106,7 @@ def print_plan(planned: Sequence[PlannedJob], workflow: str, event: str) -> None
     """One line per job or matrix entry, one indented line per step."""
     console.say(f"invoke ci --dry-run: {workflow} on {event}", style="bold")
     for job in planned:
-        state = "runs here" if job.runs else "does not run"
-        console.say(f"{job.key}: {state}" + (f" ({job.why})" if job.why else ""), style="green" if job.runs else "dim")
+        style = {"runs here": "green", "decided at run time": "yellow", "fails": "red"}.get(job.state, "dim")
+        console.say(f"{job.key}: {job.state}" + (f" ({job.why})" if job.why else ""), style=style)
         for step in job.steps:
             console.say(f"  - {step.label}: {step.kind.value}" + (f" ({step.why})" if step.why else ""))

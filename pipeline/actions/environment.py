@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.actions import expressions, runner_images, steps
+from pipeline.actions import expressions, runner_images, setup_python, steps
 from pipeline.actions.files import CommandFiles
 from pipeline.actions.model import Instance
 from pipeline.console import COLOR_FORCING
@@ -21,19 +24,54 @@ WORLDS = ".cache/ci-runner/worlds"
 COMMAND_FILE_VARIABLES = ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH")
 
 
-def job_world(session: RunSession, instance: Instance, contexts: Mapping[str, Any]) -> runner_images.JobWorld:
-    """The runner image of the job's `runs-on`, with the Pythons its setup-python steps install."""
+@dataclass(frozen=True)
+class Placement:
+    """Where one instance runs here: the runner image and setup-python's CPythons."""
+
+    image: runner_images.RunnerImage
+    pythons: tuple[str, ...] = ()  # setup-python's versions (X.Y), the default last
+    missing: tuple[str, ...] = ()  # asked for, with nothing on this machine that matches
+    notes: tuple[str, ...] = ()  # how a spec was read here, where GitHub may differ
+
+
+def placement(root: Path, instance: Instance, contexts: Mapping[str, Any], host: Mapping[str, str]) -> Placement | str:
+    """The instance's `runs-on` (evaluated for its matrix entry) and its setup-python steps, read as the action
+    reads them, or why only GitHub can run it; a directory scan of this machine's Pythons, no process."""
     data = {**contexts, "matrix": dict(instance.matrix), "strategy": {}}
     runs_on = instance.definition.get("runs-on", "ubuntu-24.04")
-    label = expressions.interpolate(str(runs_on), data, allowed=expressions.AVAILABILITY["jobs.<job_id>.runs-on"])
-    versions: list[str] = []
+    runner = runner_images.runner_for(
+        expressions.evaluate_template(runs_on, data, allowed=expressions.AVAILABILITY["jobs.<job_id>.runs-on"])
+        if isinstance(runs_on, str)
+        else runs_on
+    )
+    if isinstance(runner, str):
+        return runner
+    pythons: list[str] = []
+    missing: list[str] = []
+    notes: list[str] = []
     for step in instance.definition.get("steps") or []:
-        if str(step.get("uses", "")).split("@")[0] == "actions/setup-python":
-            value = (step.get("with") or {}).get("python-version", "")
-            text = expressions.interpolate(value, data) if isinstance(value, str) else value
-            versions += runner_images.setup_python_versions(text)
-    image = runner_images.image_for(label)
-    return runner_images.build_world(image, versions, session.root / WORLDS, session.host)
+        if not setup_python.is_setup_python(step):
+            continue
+        inputs = {
+            name: expressions.interpolate(value, data) if isinstance(value, str) else value
+            for name, value in (step.get("with") or {}).items()
+        }
+        specs, _ = setup_python.requested(inputs, root)
+        for spec in specs:
+            found = setup_python.resolve(spec, lambda minor: runner_images.host_python(minor, host) is not None)
+            if found.github_only:
+                return found.github_only
+            pythons += [found.version] if found.version else []
+            missing += [found.missing] if found.missing else []
+            notes += [found.note] if found.note else []
+    absent = [v for v in dict.fromkeys([runner.system_python, *pythons]) if runner_images.host_python(v, host) is None]
+    return Placement(runner, tuple(pythons), tuple(dict.fromkeys([*absent, *missing])), tuple(notes))
+
+
+def job_world(session: RunSession, where: Placement) -> runner_images.JobWorld:
+    """The runner image of a placed instance, with the Pythons its setup-python steps install."""
+    world = runner_images.build_world(where.image, where.pythons, session.root / WORLDS, session.host)
+    return dataclasses.replace(world, missing=tuple(dict.fromkeys([*world.missing, *where.missing])))
 
 
 def step_environ(session: RunSession, job: JobRun, env: Mapping[str, str], files: CommandFiles) -> dict[str, str]:

@@ -68,7 +68,11 @@ def second_interrupt_exits() -> Iterator[None]:
 def rehearse(session: RunSession, selection: Selection, workers: int) -> tuple[dict[str, Outcome], float]:
     """Run the workflow; returns each instance's outcome and the wall time."""
     if selection.only or selection.skip:
-        check_selection(dryrun.plan_workflow(session, selection), selection)
+        planned = dryrun.plan_workflow(session, selection)
+        if dryrun.decided_at_run_time(planned) and not {*selection.only, *selection.skip} <= dryrun.names(planned):
+            # Names of entries a job computes: its producers run now, as they will in the run itself.
+            planned = dryrun.plan_workflow(session, selection, resolve_outputs=True, say=console.say)
+        check_selection(planned, selection)
     scheduler = Scheduler(session, selection, workers, console.say)
     started = time.monotonic()
     try:
@@ -83,9 +87,12 @@ def rehearse(session: RunSession, selection: Selection, workers: int) -> tuple[d
     return outcomes, time.monotonic() - started
 
 
-def print_plan(session: RunSession, selection: Selection) -> None:
-    planned = dryrun.plan_workflow(session, selection)
-    check_selection(planned, selection)
+def print_plan(session: RunSession, selection: Selection, *, resolve_outputs: bool = False) -> None:
+    """The dry run: runs nothing of the workflow, unless `resolve_outputs` (then exactly the jobs whose
+    outputs the plan reads)."""
+    planned = dryrun.plan_workflow(session, selection, resolve_outputs=resolve_outputs, say=console.say)
+    if not dryrun.decided_at_run_time(planned):
+        check_selection(planned, selection)
     display.print_plan(planned, session.workflow.relative, session.trigger.event)
 
 

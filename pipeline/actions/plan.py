@@ -10,6 +10,8 @@ from pipeline.actions.expressions import ExpressionError, Status
 from pipeline.actions.model import Instance, Outcome, Result, needs_of
 from pipeline.errors import UserError
 
+# What a construct nobody foresaw raises while it is read; it becomes `unexpected`'s paragraph.
+UNEXPECTED = (TypeError, ValueError, KeyError, AttributeError, IndexError)
 # A job that needs credentials or approvals only GitHub has is reported, not run.
 GITHUB_ONLY_JOB_ACTIONS = {"docker/login-action": "it logs in to a registry with GitHub's token"}
 
@@ -66,17 +68,34 @@ def job_runs(job: Mapping[str, Any], contexts: Mapping[str, Any], status: Status
     )
 
 
+# Step keys of GitHub's parallel steps (workflow-parser 0.3.61), not run here yet.
+PARALLEL_STEP_KEYS = ("parallel", "background", "wait", "wait-all", "cancel")
+
+
 def github_only_job(job: Mapping[str, Any]) -> str:
     """Why a job runs only on GitHub, or ''."""
     if "uses" in job:
         return f"calls the reusable workflow {job['uses']} (rehearse it with --workflow)"
     if job.get("environment"):
         return "deploys to a GitHub environment (its approvals and secrets exist only there)"
-    for step in job.get("steps") or []:
-        action = str(step.get("uses", "")).split("@")[0]
-        if action in GITHUB_ONLY_JOB_ACTIONS:
-            return f"{action}: {GITHUB_ONLY_JOB_ACTIONS[action]}"
-    return ""
+    if job.get("container"):
+        return "runs its steps in a container: (not imitated here yet)"
+    reasons = (github_only_step(step) for step in job.get("steps") or [] if isinstance(step, Mapping))
+    return next((reason for reason in reasons if reason), "")
+
+
+def github_only_step(step: Mapping[str, Any]) -> str:
+    """Why a step makes its whole job GitHub-only, or ''."""
+    uses = str(step.get("uses", ""))
+    action = uses.split("@", maxsplit=1)[0]
+    if action in GITHUB_ONLY_JOB_ACTIONS:
+        return f"{action}: {GITHUB_ONLY_JOB_ACTIONS[action]}"
+    if uses.startswith("./"):
+        return f"uses the action {uses} of this repository (local actions are not run here yet)"
+    if uses.startswith("docker://"):
+        return f"uses the Docker action {uses} (not run here)"
+    keys = [key for key in PARALLEL_STEP_KEYS if key in step]
+    return f"uses GitHub's parallel steps (`{keys[0]}:`, not run here yet)" if keys else ""
 
 
 def instances(job_id: str, job: Mapping[str, Any], contexts: Mapping[str, Any]) -> list[Instance]:
@@ -107,13 +126,15 @@ def _evaluate_tree(value: Any, contexts: Mapping[str, Any], allowed: expressions
 
 
 def _name(job_id: str, job: Mapping[str, Any], contexts: Mapping[str, Any], combination: Mapping[str, Any]) -> str:
+    """GitHub's display name: `name:` (evaluated), with the entry's non-empty matrix values in parentheses
+    unless the name holds an expression (then the author chose what tells entries apart)."""
+    values = ", ".join(expressions.to_string(value) for value in combination.values() if value not in (None, ""))
     if "name" in job:
         data = {**contexts, "matrix": dict(combination)}
-        return expressions.interpolate(str(job["name"]), data, allowed=expressions.AVAILABILITY["jobs.<job_id>.name"])
-    if not combination:
-        return job_id
-    values = ", ".join(expressions.to_string(value) for value in combination.values())
-    return f"{job_id} ({values})"
+        raw = str(job["name"])
+        name = expressions.interpolate(raw, data, allowed=expressions.AVAILABILITY["jobs.<job_id>.name"])
+        return name if "${{" in raw or not values else f"{name} ({values})"
+    return f"{job_id} ({values})" if values else job_id
 
 
 def selected(instance: Instance, only: Sequence[str], skip: Sequence[str], pythons: Sequence[str]) -> bool:
@@ -149,3 +170,12 @@ def decide_job(
     if not found:
         return placeholder, Outcome(Result.SKIPPED, note="its matrix has no entries")
     return found, None
+
+
+def unexpected(where: str, job_id: str, error: Exception) -> UserError:
+    """A construct the planner did not expect: one paragraph naming its file:line, never a traceback."""
+    return UserError(
+        f"{where}: invoke ci cannot read job {job_id} ({type(error).__name__}: {error})",
+        "check the job with `nox -s workflows` (GitHub's parser); if GitHub accepts it, invoke ci has a bug: "
+        "please report it with the job's YAML",
+    )

@@ -1,7 +1,7 @@
 """The hosted runner images `invoke ci` imitates, and the world a job sees.
 
 One place for what a fresh GitHub-hosted runner has (from actions/runner-images:
-the Ubuntu 24.04 readme and toolset): its system Python, its default Node,
+the Ubuntu 24.04 and 22.04 readmes and toolsets): its system Python, its default Node,
 and no pyenv. Other CPythons sit in the tool cache, off PATH until a
 `setup-python` step adds them. A job here gets exactly that: the Pythons its
 `setup-python` steps install plus the image's system Python, no others.
@@ -9,6 +9,7 @@ and no pyenv. Other CPythons sit in the tool cache, off PATH until a
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import interpreters
-from pipeline.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -28,29 +28,34 @@ class RunnerImage:
 
 
 UBUNTU_24_04 = RunnerImage("ubuntu-24.04", system_python="3.12", node="22")
+UBUNTU_22_04 = RunnerImage("ubuntu-22.04", system_python="3.10", node="20")
 RUNNER_IMAGES: Mapping[str, RunnerImage] = {
     "ubuntu-24.04": UBUNTU_24_04,
     "ubuntu-latest": UBUNTU_24_04,
+    "ubuntu-22.04": UBUNTU_22_04,
 }
 PYTHON_NAME = re.compile(r"^python(\d+(\.\d+)?)?(-config|m)?$")
+OTHER_SYSTEMS = (("windows", "Windows"), ("macos", "macOS"))
 
 
-def image_for(runs_on: object) -> RunnerImage:
-    """The image of a `runs-on` label; an unknown label is refused (we cannot imitate it)."""
-    label = str(runs_on)
+def runner_for(runs_on: object) -> RunnerImage | str:
+    """The image a `runs-on` value (already evaluated) names, or why only GitHub can run the job."""
+    if isinstance(runs_on, list) and len(runs_on) == 1:
+        runs_on = runs_on[0]
+    if isinstance(runs_on, (list, Mapping)):
+        return f"runs-on {json.dumps(runs_on)} picks a runner by labels or group (self-hosted or larger runners)"
+    label = str(runs_on).strip()
     if label in RUNNER_IMAGES:
         return RUNNER_IMAGES[label]
-    raise UserError(
-        f"runs-on: {label} is not a runner image invoke ci knows ({', '.join(RUNNER_IMAGES)})",
-        "use one of those labels, or add the image's facts to pipeline/actions/runner_images.py",
-    )
-
-
-def setup_python_versions(value: object) -> list[str]:
-    """`python-version` of actions/setup-python: one version, or several on separate lines (the last is the default)."""
-    if isinstance(value, list):
-        return [str(item).strip() for item in value if str(item).strip()]
-    return [line.strip() for line in str(value or "").splitlines() if line.strip()]
+    lowered = label.lower()
+    for prefix, system in OTHER_SYSTEMS:
+        if lowered.startswith(prefix):
+            return f"runs-on {label} is {system}; invoke ci imitates Linux runners"
+    if "arm" in lowered.split("-"):
+        return f"runs-on {label} is an arm runner; invoke ci imitates x64 runners"
+    if lowered.startswith("ubuntu-"):
+        return f"runs-on {label} is a runner image invoke ci does not imitate ({', '.join(RUNNER_IMAGES)})"
+    return f"runs-on {label} is a self-hosted or larger runner's label; invoke ci imitates {', '.join(RUNNER_IMAGES)}"
 
 
 def host_python(version: str, environ: Mapping[str, str]) -> Path | None:

@@ -55,7 +55,10 @@ class Scheduler:
         state = ledger.states.setdefault(job_id, JobState())
         data = self.session.base_contexts(ledger.needs_context(job_id))
         status = plan.job_status(ledger.results, plan.ancestors(self.jobs, job_id), self.cancelled.is_set())
-        state.instances, ended = plan.decide_job(job_id, self.jobs[job_id], data, status)
+        try:
+            state.instances, ended = plan.decide_job(job_id, self.jobs[job_id], data, status)
+        except plan.UNEXPECTED as error:
+            raise plan.unexpected(self.session.workflow.where("jobs", job_id), job_id, error) from error
         for instance in state.instances:
             if ended is not None:
                 ledger.finish(instance, ended)
@@ -86,20 +89,31 @@ class Scheduler:
                 self.start_job(job_id)
                 self.ledger.settle(job_id)
 
+    def end_now(self, instance: Instance, outcome: Outcome) -> None:
+        """An instance that ends without running: GitHub-only here, cancelled, or failed before its first step."""
+        self.ledger.finish(instance, outcome)
+        self.ledger.settle(instance.job_id)
+
     def launch(self, pool: ThreadPoolExecutor, futures: dict[Future[Outcome], Instance]) -> None:
         ledger = self.ledger
         for instance in list(startable(ledger.states, self.jobs, self.workers)):
             if self.cancelled.is_set() or (self.selection.fail_fast and ledger.any_failed()):
-                ledger.finish(instance, Outcome(Result.CANCELLED, note="an earlier job failed (--fail-fast)"))
-                ledger.settle(instance.job_id)
+                self.end_now(instance, Outcome(Result.CANCELLED, note="an earlier job failed (--fail-fast)"))
                 continue
             try:
                 needs = ledger.needs_context(instance.job_id)
-                world = environment.job_world(self.session, instance, self.session.base_contexts(needs))
-                run = JobRun(self.session, instance, needs, world)
+                data = self.session.base_contexts(needs)
+                where = environment.placement(self.session.root, instance, data, self.session.host)
+                if isinstance(where, str):
+                    self.end_now(instance, Outcome(Result.SKIPPED, note=f"GitHub only: {where}"))
+                    continue
+                run = JobRun(self.session, instance, needs, environment.job_world(self.session, where))
             except (ExpressionError, UserError) as error:
-                ledger.finish(instance, Outcome(Result.FAILURE, note=str(error)))
-                ledger.settle(instance.job_id)
+                self.end_now(instance, Outcome(Result.FAILURE, note=str(error)))
+                continue
+            except plan.UNEXPECTED as error:
+                line = self.session.workflow.where("jobs", instance.job_id)
+                self.end_now(instance, Outcome(Result.FAILURE, note=str(plan.unexpected(line, instance.job_id, error))))
                 continue
             with ledger.lock:
                 ledger.states[instance.job_id].running[instance.key] = run

@@ -1,5 +1,8 @@
 """Honoured or refused: every construct of a workflow is one `invoke ci` implements
-with GitHub's semantics, one it reports as GitHub-only, or a `file:line` refusal.
+with GitHub's semantics, one it reports as GitHub-only (another OS or runner, a
+container job, a local, Docker or parallel-steps construct not run here yet, a remote
+reusable workflow: the plan and the final table say so, with the reason), or a
+`file:line` refusal: what invoke ci would run differently from GitHub without saying so.
 
 `python -m pipeline.actions.support FILE...` prints one refusal per line and
 exits 1 when there is any (run by `nox -s workflows`).
@@ -12,19 +15,19 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeline.actions import runner_images
+from pipeline.actions import plan
 from pipeline.actions.workflow import Workflow, load
 
 # What invoke ci runs as GitHub does.
 WORKFLOW_KEYS = {"name", "run-name", "on", "permissions", "concurrency", "env", "defaults", "jobs"}
 JOB_KEYS = {
     "name", "needs", "if", "runs-on", "permissions", "concurrency", "outputs", "env", "defaults", "steps",
-    "timeout-minutes", "strategy", "continue-on-error", "services", "environment",
+    "timeout-minutes", "strategy", "continue-on-error", "services", "environment", "container",
 }  # fmt: skip
 CALLER_KEYS = {"name", "needs", "if", "permissions", "uses", "with", "secrets", "concurrency", "strategy"}
 STEP_KEYS = {
     "id", "name", "if", "uses", "run", "shell", "with", "env", "working-directory", "continue-on-error",
-    "timeout-minutes",
+    "timeout-minutes", *plan.PARALLEL_STEP_KEYS,
 }  # fmt: skip
 STRATEGY_KEYS = {"matrix", "fail-fast", "max-parallel"}
 SERVICE_KEYS = {"image", "env", "ports", "options"}
@@ -83,17 +86,8 @@ def _job(workflow: Workflow, job_id: str, job: Mapping[str, Any]) -> Iterator[Re
     key: tuple[str | int, ...] = ("jobs", job_id)
     if "uses" in job:
         yield from _unknown(workflow, job, CALLER_KEYS, key)
-        if not str(job["uses"]).startswith("./.github/workflows/"):
-            yield _refuse(
-                workflow, (*key, "uses"), "only reusable workflows of this repository (./.github/...) run here"
-            )
         return
     yield from _unknown(workflow, job, JOB_KEYS, key)
-    if "runs-on" in job and str(job["runs-on"]) not in runner_images.RUNNER_IMAGES:
-        labels = ", ".join(runner_images.RUNNER_IMAGES)
-        yield _refuse(
-            workflow, (*key, "runs-on"), f"runs-on {job['runs-on']} is not an image invoke ci knows ({labels})"
-        )
     yield from _unknown(workflow, job.get("strategy"), STRATEGY_KEYS, (*key, "strategy"))
     yield from _defaults(workflow, job.get("defaults"), (*key, "defaults"))
     for name, service in (job.get("services") or {}).items():
@@ -105,9 +99,9 @@ def _job(workflow: Workflow, job_id: str, job: Mapping[str, Any]) -> Iterator[Re
 def _step(workflow: Workflow, step: Mapping[str, Any], key: tuple[str | int, ...]) -> Iterator[Refusal]:
     yield from _unknown(workflow, step, STEP_KEYS, key)
     yield from _shell(workflow, step.get("shell"), (*key, "shell"))
-    uses = str(step.get("uses") or "")
-    if uses.startswith(("./", "docker://")):
-        yield _refuse(workflow, (*key, "uses"), f"uses: {uses} (a local or Docker action) does not run here")
+    for index, inner in enumerate(step.get("parallel") or []):
+        if isinstance(inner, Mapping):
+            yield from _step(workflow, inner, (*key, "parallel", index))
 
 
 def main(argv: list[str]) -> int:

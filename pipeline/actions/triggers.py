@@ -64,14 +64,37 @@ def check(on: Any, trigger: Trigger, workflow: str) -> None:
         branch = trigger.resolved_ref.removeprefix("refs/heads/")
     else:
         return
-    if "branches" in config and not branch_matches(branch, [str(p) for p in config["branches"]]):
+    patterns = [str(p) for p in config.get("branches") or []]
+    if "branches" in config and not branch_matches(branch, patterns):
         raise UserError(
-            f"{workflow} runs on {trigger.event} only for the branches {', '.join(map(str, config['branches']))}, "
-            f"not {branch}",
-            "rehearse a ref it runs for, e.g. --ref refs/heads/main",
+            f"{workflow} runs on {trigger.event} only for the branches {', '.join(patterns)}, not {branch}"
+            + (" (the base branch of a pull request rehearsed here)" if trigger.event == "pull_request" else ""),
+            _another_branch_fix(trigger, example_branch(patterns, branch)),
         )
-    if "branches-ignore" in config and branch_matches(branch, [str(p) for p in config["branches-ignore"]]):
-        raise UserError(f"{workflow} ignores {trigger.event} on {branch}", "rehearse another --ref")
+    ignored = [str(p) for p in config.get("branches-ignore") or []]
+    if "branches-ignore" in config and branch_matches(branch, ignored):
+        raise UserError(
+            f"{workflow} ignores {trigger.event} on {branch} (branches-ignore: {', '.join(ignored)})",
+            _another_branch_fix(trigger, None),
+        )
+
+
+def example_branch(patterns: list[str], refused: str) -> str | None:
+    """A branch the filter accepts, other than the refused one: its first pattern without wildcards."""
+    for pattern in patterns:
+        plain = not any(mark in pattern for mark in "!*?[")
+        if plain and pattern != refused and branch_matches(pattern, patterns):
+            return pattern
+    return None
+
+
+def _another_branch_fix(trigger: Trigger, branch: str | None) -> str:
+    if trigger.event == "pull_request":
+        push = f"--event push --ref refs/heads/{branch}" if branch else "--event push with a ref it runs for"
+        return f"a pull request rehearsed here targets {PR_BASE}; rehearse {push}, or another event of the workflow"
+    if branch:
+        return f"rehearse a ref it runs for, e.g. --ref refs/heads/{branch}"
+    return "rehearse --ref refs/heads/BRANCH with a branch the filter accepts"
 
 
 def default_event(on: Any) -> str:

@@ -5,7 +5,17 @@
 `tests/test_expressions_differential.py` runs the same expressions through the JavaScript original.
 """
 
-from .api import GITHUB_CONTEXTS, condition, evaluate, evaluate_template, interpolate, to_string, truthy
+from .api import (
+    GITHUB_CONTEXTS,
+    calls_status_function_in,
+    condition,
+    evaluate,
+    evaluate_template,
+    interpolate,
+    read_paths,
+    to_string,
+    truthy,
+)
 from .availability import AVAILABILITY, Availability
 from .errors import ExpressionError
 from .special import Status
@@ -16,10 +26,12 @@ __all__ = [
     "Availability",
     "ExpressionError",
     "Status",
+    "calls_status_function_in",
     "condition",
     "evaluate",
     "evaluate_template",
     "interpolate",
+    "read_paths",
     "to_string",
     "truthy",
 ]

@@ -14,7 +14,7 @@ from .functions import BUILT_INS, Arity, Function
 from .numbers import JS_WHITESPACE
 from .parser import parse
 from .special import SPECIAL_FUNCTIONS, Status, special_functions
-from .syntax import Node, calls_status_function
+from .syntax import Node, calls_status_function, context_paths
 from .template import as_expression, split
 from .values import Array, Dictionary, Value, coerce_string, falsy, unwrap, wrap
 
@@ -129,6 +129,33 @@ def condition(
             if tree is not None and not calls_status_function(tree):
                 expression = f"success() && ({expression})"
     return not falsy(_run(expression, contexts, status, workspace, allowed))
+
+
+def read_paths(template: str, *, is_condition: bool = False) -> list[tuple[str, ...]]:
+    """The context paths a `${{ }}` string (or an `if:`, where `${{ }}` is optional) reads, without
+    evaluating it: what a plan needs to know before it can decide."""
+    if is_condition and "${{" not in template:
+        expressions = [template.strip(JS_WHITESPACE)]
+    else:
+        expressions = [segment.text for segment in split(template) if segment.expression]
+    paths: list[tuple[str, ...]] = []
+    for expression in filter(None, expressions):
+        tree = parse(expression, GITHUB_CONTEXTS, _arities(None))
+        if tree is not None:
+            paths += context_paths(tree)
+    return paths
+
+
+def calls_status_function_in(condition_text: str) -> bool:
+    """Whether an `if:` calls success(), failure(), cancelled() or always() (then no `success() &&` is implied)."""
+    expression = (
+        as_expression(split(condition_text)) if "${{" in condition_text else condition_text.strip(JS_WHITESPACE)
+    )
+    try:
+        tree = parse(expression, GITHUB_CONTEXTS, _arities(None)) if expression else None
+    except ExpressionError:
+        return False
+    return tree is not None and calls_status_function(tree)
 
 
 def _string(value: Value) -> str:

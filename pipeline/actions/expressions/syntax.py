@@ -89,3 +89,19 @@ def calls_status_function(node: Node) -> bool:
     if isinstance(node, FunctionCall) and node.name in STATUS_FUNCTIONS:
         return True
     return any(calls_status_function(child) for child in children(node))
+
+
+def context_paths(node: Node) -> list[tuple[str, ...]]:
+    """Every context read, as its path as far as it is literal: `needs.build.outputs['m']` is
+    ('needs', 'build', 'outputs', 'm'); `needs[format(...)].result` stops at ('needs',)."""
+    if isinstance(node, ContextAccess):
+        return [(node.name.lower(),)]
+    if isinstance(node, IndexAccess):
+        inner = context_paths(node.target)
+        if isinstance(node.target, (ContextAccess, IndexAccess)) and len(inner) == 1:
+            rest = context_paths(node.index)
+            if isinstance(node.index, Literal) and isinstance(node.index.value, str):
+                return [(*inner[0], node.index.value)]
+            return [inner[0], *rest]
+        return [*inner, *context_paths(node.index)]
+    return [path for child in children(node) for path in context_paths(child)]

@@ -193,14 +193,63 @@ def test_unknown_job_names_are_refused_with_the_jobs_that_exist(project_copy: Pa
 
 
 def test_dry_run_plans_every_job_and_step(project_copy: Path) -> None:
-    result = invoke_ci(project_copy, "--dry-run", "--event", "push", "--ref", "refs/heads/main")
+    result = invoke_ci(project_copy, "--resolve-outputs", "--event", "push", "--ref", "refs/heads/main")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
+    assert "--resolve-outputs: running sessions (their outputs shape the plan), nothing else" in output
     assert "tests (tests-3.12): runs here" in output
     assert "  - uses actions/setup-python: GitHub only (runner setup; here the job's PATH holds" in output
-    assert "deploy: does not run (GitHub only: calls the reusable workflow" in output
+    assert "deploy: GitHub only (calls the reusable workflow" in output
     pull = invoke_ci(project_copy, "--dry-run")
-    assert "report-failure: does not run (if: failure() && github.event_name == 'push'" in pull.stdout
+    assert "report-failure: skipped (if: failure() && github.event_name == 'push'" in pull.stdout
+    assert "tests: decided at run time (its matrix depends on `needs.sessions.outputs.tests`" in pull.stdout
+
+
+WRITES_FILES = """\
+    jobs:
+      produce:
+        runs-on: ubuntu-24.04
+        outputs:
+          matrix: ${{ steps.m.outputs.matrix }}
+        steps:
+          - run: touch produce-ran
+          - id: m
+            run: echo 'matrix=[{"flavour":"vanilla"},{"flavour":"mint"}]' >> "$GITHUB_OUTPUT"
+      unrelated:
+        runs-on: ubuntu-24.04
+        outputs:
+          note: ${{ steps.n.outputs.note }}
+        steps:
+          - id: n
+            run: touch unrelated-ran
+      consume:
+        needs: produce
+        runs-on: ubuntu-24.04
+        strategy:
+          matrix:
+            include: ${{ fromJSON(needs.produce.outputs.matrix) }}
+        steps:
+          - run: touch "consume-${{ matrix.flavour }}-ran"
+      windows:
+        runs-on: windows-latest
+        steps:
+          - run: touch windows-ran
+    """
+
+
+def test_a_dry_run_runs_nothing_and_resolve_outputs_runs_exactly_the_producers(project_copy: Path) -> None:
+    workflow = write_workflow(project_copy, WRITES_FILES)
+    dry = invoke_ci(project_copy, "--workflow", workflow, "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert sorted(project_copy.glob("*-ran")) == []
+    assert "consume: decided at run time (its matrix depends on `needs.produce.outputs.matrix`" in dry.stdout
+    assert "windows: GitHub only (runs-on windows-latest is Windows" in dry.stdout
+    resolved = invoke_ci(project_copy, "--workflow", workflow, "--resolve-outputs")
+    assert resolved.returncode == 0, resolved.stdout + resolved.stderr
+    # Only the job whose outputs the plan reads ran; `unrelated` has outputs too, but nothing reads them.
+    assert [path.name for path in project_copy.glob("*-ran")] == ["produce-ran"]
+    assert "consume (vanilla): runs here" in resolved.stdout
+    assert "consume (mint): runs here" in resolved.stdout
 
 
 def labelled(job: str) -> set[tuple[str, str]]:

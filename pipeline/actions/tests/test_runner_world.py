@@ -9,21 +9,46 @@ from pathlib import Path
 import pytest
 
 from pipeline import processes
-from pipeline.actions import files, runner_images
-from pipeline.errors import UserError
+from pipeline.actions import files, runner_images, setup_python
 
 
 def test_setup_python_versions_single_and_multi_line() -> None:
-    assert runner_images.setup_python_versions("3.13") == ["3.13"]
-    assert runner_images.setup_python_versions("3.11\n3.12\n3.13\n") == ["3.11", "3.12", "3.13"]
-    assert runner_images.setup_python_versions(["3.12", 3.13]) == ["3.12", "3.13"]
-    assert runner_images.setup_python_versions("") == []
+    assert setup_python.split_versions("3.13") == ["3.13"]
+    assert setup_python.split_versions("3.11\n3.12\n3.13\n") == ["3.11", "3.12", "3.13"]
+    assert setup_python.split_versions(["3.12", 3.13]) == ["3.12", "3.13"]
+    assert setup_python.split_versions("") == []
+    assert setup_python.split_versions(3.1) == ["3.1"]  # YAML's 3.10 unquoted: GitHub reads 3.1 as well
 
 
-def test_unknown_runs_on_labels_are_refused() -> None:
-    assert runner_images.image_for("ubuntu-latest").system_python == "3.12"
-    with pytest.raises(UserError, match="macos-14 is not a runner image"):
-        runner_images.image_for("macos-14")
+@pytest.mark.parametrize(
+    ("spec", "version"),
+    [
+        ("3.x", "3.13"),
+        ("3", "3.13"),
+        ("~3.12", "3.12"),
+        ("^3.11", "3.13"),
+        (">=3.9 <3.13", "3.12"),
+        (">3.11 <=3.12", "3.12"),
+        ("3.11 || 3.12", "3.12"),
+        ("3.9 - 3.11", "3.11"),
+        (">=3.10,<3.12", "3.11"),
+        ("3.12.x", "3.12"),
+        ("3.13.0-rc.2", "3.13"),
+        ("3.14-dev", "3.14"),
+    ],
+)
+def test_setup_python_ranges_take_the_newest_matching_python_here(spec: str, version: str) -> None:
+    here = {"3.11", "3.12", "3.13"}
+    assert setup_python.resolve(spec, here.__contains__).version == version
+
+
+def test_runs_on_labels_are_imitated_or_github_only_with_the_reason() -> None:
+    assert runner_images.runner_for("ubuntu-latest") == runner_images.UBUNTU_24_04
+    assert runner_images.runner_for(["ubuntu-22.04"]) == runner_images.UBUNTU_22_04
+    assert runner_images.runner_for("macos-14") == "runs-on macos-14 is macOS; invoke ci imitates Linux runners"
+    assert "arm runner" in str(runner_images.runner_for("ubuntu-22.04-arm"))
+    assert "labels or group" in str(runner_images.runner_for({"group": "large", "labels": ["x"]}))
+    assert "does not imitate" in str(runner_images.runner_for("ubuntu-20.04"))
 
 
 def test_command_files_are_read_as_the_runner_reads_them(tmp_path: Path) -> None:
