@@ -10,7 +10,8 @@ tools; none of them is a test. Sections:
   startup  time to healthy in validate and stack mode
   cold     cold sessions (empty envdir): uv backend against virtualenv + pip
   ci       warm `invoke ci` wall time against the serial sum of its jobs
-  plan     `invoke ci --dry-run` of ci.yml against nox's own session listing in it;
+  plan     `invoke ci --dry-run` of ci.yml (runs nothing) and `--resolve-outputs` (runs the sessions
+           job for its matrices) against nox's own session listing in it;
            evaluating 1,000 expressions against nox's listing
 """
 
@@ -204,10 +205,14 @@ def bench_plan(facts: Facts) -> Figures:
     figures = Figures("planning ci.yml (invoke ci --dry-run) against nox's own session listing")
     listing = min(timed(nox("-l", "--json"), facts.root) for _ in range(3))
     plan = min(timed([sys.executable, "-m", "invoke", "ci", "--dry-run"], facts.root) for _ in range(3))
+    resolved = min(timed([sys.executable, "-m", "invoke", "ci", "--resolve-outputs"], facts.root) for _ in range(3))
     contexts = {"github": {"event_name": "push", "ref": "refs/heads/main"}, "matrix": {"python": "3.12"}}
     thousand = expression_bench.time_thousand(contexts)
     figures.add("nox -l --json (what the sessions job runs)", listing, "1.00x", "baseline, best of 3")
     figures.add("invoke ci --dry-run (whole process)", plan, f"{plan / listing:.2f}x", "best of 3")
+    figures.add(
+        "invoke ci --resolve-outputs (whole process)", resolved, f"{resolved / listing:.2f}x", "best of 3, runs sessions"
+    )
     figures.add("1,000 expressions, parsed and evaluated", thousand, f"{thousand / listing:.2f}x", "in process")
     return figures
 

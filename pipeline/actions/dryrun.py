@@ -172,8 +172,8 @@ class Planner:
             return self.add(instance.job_id, "GitHub only", where, key)
         if not plan.selected(instance, self.selection.only, self.selection.skip, self.selection.pythons):
             return self.add(instance.job_id, "not selected", "", key)
-        pythons = [where.image.system_python, *where.pythons]
-        why = condition_note + f"{where.image.label}, Python " + ", ".join(dict.fromkeys(pythons))
+        pythons = sorted({where.image.system_python, *where.pythons}, key=lambda v: tuple(map(int, v.split("."))))
+        why = condition_note + f"{where.image.label}, Python " + ", ".join(pythons)
         if where.notes:
             why += f" ({'; '.join(where.notes)})"
         if where.missing:

@@ -332,7 +332,7 @@ def test_the_runner_world_fails_a_job_without_setup_python_as_github_would(proje
     before = invoke_ci(project_copy, "--workflow", ".github/workflows/security.yml", "--only", "bandit")
     assert before.returncode == 1, before.stdout[-2000:]
     assert (
-        "Bandit: runs here (Python 3.12)"
+        "Bandit: runs here (ubuntu-24.04, Python 3.12)"
         in invoke_ci(project_copy, "--workflow", ".github/workflows/security.yml", "--dry-run").stdout
     )
     assert "3.13" in log_of(project_copy, "Bandit")
@@ -348,8 +348,8 @@ def test_the_tooling_check_gets_every_supported_python(project_copy: Path) -> No
     them all, a hosted runner (and invoke ci) gave it only 3.12 and matrix.python."""
     ci = project_copy / ".github/workflows/ci.yml"
     ci.write_text(git_show(OLD_SECURITY_WORKFLOW, ".github/workflows/ci.yml"))
-    old = invoke_ci(project_copy, "--dry-run").stdout
-    assert "checks (tooling(tools-1)): runs here (Python 3.12, 3.13)" in old
+    old = invoke_ci(project_copy, "--resolve-outputs").stdout
+    assert "checks (tooling(tools-1)): runs here (ubuntu-24.04, Python 3.12, 3.13)" in old
     ci.write_text(git_show("HEAD", ".github/workflows/ci.yml"))
-    new = invoke_ci(project_copy, "--dry-run").stdout
-    assert "checks (tooling(tools-1)): runs here (Python 3.11, 3.12, 3.13)" in new
+    new = invoke_ci(project_copy, "--resolve-outputs").stdout
+    assert "checks (tooling(tools-1)): runs here (ubuntu-24.04, Python 3.11, 3.12, 3.13)" in new
