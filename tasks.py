@@ -172,6 +172,7 @@ def ci(
     """Rehearse a GitHub workflow here (ci.yml by default), as GitHub runs it."""
     with user_errors():
         facts = load_facts()
+        local_ci.check_pythons(python, facts.python_versions)
         session = local_ci.open_session(facts.root, Path(workflow), event, ref, facts.services.resolve)
         selection = local_ci.Selection(only=only, skip=skip, pythons=python, fail_fast=fail_fast)
         try:

@@ -211,7 +211,10 @@ def bench_plan(facts: Facts) -> Figures:
     figures.add("nox -l --json (what the sessions job runs)", listing, "1.00x", "baseline, best of 3")
     figures.add("invoke ci --dry-run (whole process)", plan, f"{plan / listing:.2f}x", "best of 3")
     figures.add(
-        "invoke ci --resolve-outputs (whole process)", resolved, f"{resolved / listing:.2f}x", "best of 3, runs sessions"
+        "invoke ci --resolve-outputs (whole process)",
+        resolved,
+        f"{resolved / listing:.2f}x",
+        "best of 3, runs sessions",
     )
     figures.add("1,000 expressions, parsed and evaluated", thousand, f"{thousand / listing:.2f}x", "in process")
     return figures

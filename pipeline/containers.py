@@ -13,20 +13,17 @@ nothing else is touched.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import secrets
-import signal
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from packaging.requirements import Requirement
@@ -124,20 +121,6 @@ def require_image(image: str) -> None:
         raise UserError(f"The image {image} does not exist here", "build it first: invoke build-image")
 
 
-@contextlib.contextmanager
-def interrupt_on_sigterm() -> Iterator[None]:
-    """SIGTERM behaves like Ctrl-C, so cleanup runs either way."""
-
-    def raise_interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, raise_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 # The check stands in for the TLS proxy in front of production: HTTPS as seen by Django.
 PROXY_HEADERS = {"Host": "localhost", "X-Forwarded-Proto": "https"}
 
@@ -196,7 +179,7 @@ def check_validate(facts: Facts, image: str, timeout: float, say: Callable[[str]
     report = CheckReport("validate", image)
     identifier = run_id()
     name = f"backend-check-{identifier}"
-    with interrupt_on_sigterm():
+    with processes.interrupt_on_termination():
         try:
             container = engine.run_detached(
                 image,
@@ -265,7 +248,7 @@ def check_stack(
     report = CheckReport("stack", image)
     project = f"backend-check-{run_id()}"
     environment = compose_environment(facts, image, throwaway_secret_key(), overrides or {})
-    with interrupt_on_sigterm():
+    with processes.interrupt_on_termination():
         try:
             say(f"stack: starting compose project {project} (PostgreSQL, Redis, {image})")
             started = time.monotonic()
@@ -473,7 +456,7 @@ def run_dev_stack(facts: Facts, down: bool) -> int:
     # not one the Docker daemon creates as root (where `npm ci` on this machine could no longer install).
     (facts.root / FRONTEND_NODE_MODULES).mkdir(exist_ok=True)
     try:
-        with interrupt_on_sigterm():
+        with processes.interrupt_on_termination():
             # Its own session: Ctrl-C reaches this process alone, which passes it on once.
             # No stdin: compose never reads the terminal.
             code, interrupted = engine.compose_foreground(

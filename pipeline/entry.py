@@ -12,10 +12,8 @@ import sys
 from collections.abc import Iterator
 from typing import NoReturn, Protocol
 
-from pipeline import console
+from pipeline import console, processes
 from pipeline.errors import UserError
-
-INTERRUPTED_EXIT = 130
 
 
 class Session(Protocol):
@@ -35,8 +33,8 @@ def user_errors(session: Session | None = None) -> Iterator[None]:
             session.error(str(error))
         console.report_user_error(error)
         sys.exit(1)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         if session is not None:
             raise
         console.failure("interrupted; what this command started has been stopped.")
-        sys.exit(INTERRUPTED_EXIT)
+        sys.exit(processes.interrupted_exit_status(interrupt))

@@ -85,38 +85,39 @@ def throwaway_postgres(database: str = "backend_test") -> Iterator[str]:
     if prefix and user is not None:
         shutil.chown(workdir, user=user)
     port = free_port()
-    try:
-        initdb = _run(
-            [*prefix, str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "-A", "trust", "-E", "UTF8"]
-        )
-        if initdb.returncode:
-            raise UserError(f"initdb failed: {initdb.stderr.strip()}", "check the PostgreSQL installation")
-        log = workdir / "log"
-        options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        start = _run(
-            [
-                *prefix,
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(data_dir),
-                "-o",
-                options,
-                "-l",
-                str(log),
-                "-w",
-                "start",
-            ]
-        )
-        if start.returncode:
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise UserError(f"PostgreSQL did not start: {start.stderr.strip()} {tail}", "check the log above")
-        created = _run(
-            [*prefix, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", database]
-        )
-        if created.returncode:
-            raise UserError(f"createdb failed: {created.stderr.strip()}", "check the PostgreSQL installation")
-        yield f"postgres://postgres@127.0.0.1:{port}/{database}"
-    finally:
-        if (data_dir / "postmaster.pid").exists():
-            processes.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-m", "immediate", "-w", "stop"])
-        shutil.rmtree(workdir, ignore_errors=True)
+    with processes.interrupt_on_termination():  # `timeout` or a closed terminal: the server is stopped too
+        try:
+            initdb = _run(
+                [*prefix, str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "-A", "trust", "-E", "UTF8"]
+            )
+            if initdb.returncode:
+                raise UserError(f"initdb failed: {initdb.stderr.strip()}", "check the PostgreSQL installation")
+            log = workdir / "log"
+            options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+            start = _run(
+                [
+                    *prefix,
+                    str(bin_dir / "pg_ctl"),
+                    "-D",
+                    str(data_dir),
+                    "-o",
+                    options,
+                    "-l",
+                    str(log),
+                    "-w",
+                    "start",
+                ]
+            )
+            if start.returncode:
+                tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                raise UserError(f"PostgreSQL did not start: {start.stderr.strip()} {tail}", "check the log above")
+            created = _run(
+                [*prefix, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", database]
+            )
+            if created.returncode:
+                raise UserError(f"createdb failed: {created.stderr.strip()}", "check the PostgreSQL installation")
+            yield f"postgres://postgres@127.0.0.1:{port}/{database}"
+        finally:
+            if (data_dir / "postmaster.pid").exists():
+                processes.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-m", "immediate", "-w", "stop"])
+            shutil.rmtree(workdir, ignore_errors=True)

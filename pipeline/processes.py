@@ -26,6 +26,8 @@ from pipeline.errors import UserError
 Completed = subprocess.CompletedProcess[str]
 Process = subprocess.Popen[bytes]
 
+# Signals that end a run as Ctrl-C does: `timeout` and a cancelled CI job send SIGTERM, a closed terminal SIGHUP.
+TERMINATION_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 # GitHub's runner stops a cancelled step with SIGINT, SIGTERM after 7.5 s, then SIGKILL; here the same, faster.
 STOP_SIGNALS = ((signal.SIGINT, 3.0), (signal.SIGTERM, 2.0), (signal.SIGKILL, 1.0))
 
@@ -238,3 +240,36 @@ def refused(error: Callable[[object], Exception]) -> Iterator[None]:
         yield
     finally:
         subprocess.Popen._execute_child = original  # type: ignore[attr-defined]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where Ctrl-C raises KeyboardInterrupt, so one cleanup path serves all three."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def interrupt_on_termination() -> Iterator[None]:
+    """Within this block SIGTERM and SIGHUP stop the program as Ctrl-C does: what it started is stopped in the
+    `finally` and `except KeyboardInterrupt` blocks on the way out. Outside the main thread it changes nothing
+    (Python delivers signals to the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_terminated(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    previous = {signum: signal.signal(signum, raise_terminated) for signum in TERMINATION_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def interrupted_exit_status(error: KeyboardInterrupt) -> int:
+    """128 + the signal's number, as a shell reports it: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."""
+    return 128 + (error.signum if isinstance(error, Terminated) else signal.SIGINT)

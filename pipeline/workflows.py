@@ -83,12 +83,22 @@ def github_output_lines(values: Mapping[str, object]) -> str:
     return "".join(f"{key}={json.dumps(value, separators=(',', ':'))}\n" for key, value in values.items())
 
 
+NEEDS_FIX = "give the step `env: NEEDS: ${{ toJSON(needs) }}` and the job `needs:` listing the jobs it gates"
+
+
 def job_results(needs_json: str) -> dict[str, str]:
-    """{job: result} from `${{ toJSON(needs) }}`."""
+    """{job: result} from `${{ toJSON(needs) }}`. The gate fails closed: no NEEDS, JSON that is not `needs`, or
+    no job at all is an error, never a pass."""
+    if not needs_json.strip():
+        raise UserError("NEEDS is not set, so there is nothing to gate on", NEEDS_FIX)
     try:
-        needs = json.loads(needs_json or "{}")
-    except json.JSONDecodeError:
-        raise UserError("NEEDS is not the JSON of `needs`", "pass NEEDS: ${{ toJSON(needs) }}") from None
+        needs = json.loads(needs_json)
+    except json.JSONDecodeError as error:
+        raise UserError(f"NEEDS is not JSON ({error.msg} at character {error.pos})", NEEDS_FIX) from None
+    if not isinstance(needs, dict) or not all(isinstance(data, dict) for data in needs.values()):
+        raise UserError("NEEDS is JSON but not the `needs` context ({job: {result, outputs}})", NEEDS_FIX)
+    if not needs:
+        raise UserError("NEEDS lists no job, so there is nothing to gate on", NEEDS_FIX)
     return {job: str(data.get("result", "unknown")) for job, data in needs.items()}
 
 

@@ -1,7 +1,7 @@
 """`invoke ci`: a workflow rehearsed here as GitHub runs it, or its plan (--dry-run).
 
-Ctrl-C cancels: every step's process group is stopped, every service container
-and network the run started is removed; a second Ctrl-C ends at once.
+Ctrl-C, SIGTERM and SIGHUP cancel: every step's process group is stopped, every
+service container and network the run started is removed; a second Ctrl-C ends at once.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
-from pipeline import console
+from pipeline import console, processes
 from pipeline.actions import contexts, display, dryrun, services, triggers
 from pipeline.actions.display import report
 from pipeline.actions.model import Outcome
@@ -41,6 +41,16 @@ def open_session(
     trigger = contexts.Trigger(event, ref)  # type: ignore[arg-type]  # checked against EVENTS above
     triggers.check(workflow.data.get("on"), trigger, workflow.relative)
     return RunSession(root, workflow, trigger, resolve_image)
+
+
+def check_pythons(pythons: Sequence[str], supported: Sequence[str]) -> None:
+    """--python names supported versions only (a typo would otherwise select nothing and pass)."""
+    unsupported = [python for python in pythons if python not in supported]
+    if unsupported:
+        raise UserError(
+            f"--python {', '.join(unsupported)}: not a Python this project supports",
+            f"use one of {', '.join(supported)} (requires-python in pyproject.toml)",
+        )
 
 
 def check_selection(planned: list[dryrun.PlannedJob], selection: Selection) -> None:
@@ -76,9 +86,9 @@ def rehearse(session: RunSession, selection: Selection, workers: int) -> tuple[d
     scheduler = Scheduler(session, selection, workers, console.say)
     started = time.monotonic()
     try:
-        with display.live(scheduler):
+        with processes.interrupt_on_termination(), display.live(scheduler):
             outcomes = scheduler.run()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM (`timeout`, a cancelled CI job) or SIGHUP (a closed terminal)
         with second_interrupt_exits():
             console.failure("interrupted: stopping every job and removing its containers ...")
             scheduler.cancel()
@@ -96,4 +106,4 @@ def print_plan(session: RunSession, selection: Selection, *, resolve_outputs: bo
     display.print_plan(planned, session.workflow.relative, session.trigger.event)
 
 
-__all__ = ["CI_WORKFLOW", "Selection", "open_session", "print_plan", "rehearse", "report"]
+__all__ = ["CI_WORKFLOW", "Selection", "check_pythons", "open_session", "print_plan", "rehearse", "report"]

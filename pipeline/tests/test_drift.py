@@ -287,6 +287,23 @@ def test_github_output_lines_are_compact_json() -> None:
     assert workflows.github_output_lines({"tests": [{"a": "b"}]}) == 'tests=[{"a":"b"}]\n'
 
 
+@pytest.mark.parametrize(
+    ("needs", "problem"),
+    [
+        ("", "NEEDS is not set"),
+        ("   ", "NEEDS is not set"),
+        ("{}", "NEEDS lists no job"),
+        ("[]", "not the `needs` context"),
+        ('{"tests": "success"}', "not the `needs` context"),
+        ('{"tests": {"result": "success"}', "NEEDS is not JSON"),
+    ],
+)
+def test_the_gate_fails_closed_on_missing_or_malformed_needs(needs: str, problem: str) -> None:
+    with pytest.raises(UserError, match=problem) as raised:
+        workflows.job_results(needs)
+    assert "toJSON(needs)" in raised.value.fix
+
+
 def test_job_results_and_failures() -> None:
     results = workflows.job_results('{"tests": {"result": "failure"}, "image": {"result": "success"}}')
     assert workflows.failed_jobs(results) == ["tests"]

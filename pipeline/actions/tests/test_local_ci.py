@@ -312,6 +312,58 @@ def test_ctrl_c_stops_the_run_and_its_service_containers_within_10_seconds(proje
     assert labelled("with-database") - before == set(), "the run's containers or networks are left behind"
 
 
+HANGS = """\
+    jobs:
+      hangs:
+        runs-on: ubuntu-24.04
+        steps:
+          - run: echo $$ > "$GITHUB_WORKSPACE/step.pid" && sleep 600
+    """
+
+
+def running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("stop", ["timeout -s TERM", "SIGHUP"])
+def test_sigterm_and_sighup_stop_the_run_like_ctrl_c(project_copy: Path, stop: str) -> None:
+    """`timeout` and a cancelled CI job send SIGTERM, a closed terminal SIGHUP, to invoke ci alone: the step,
+    in a process group of its own, must be stopped all the same."""
+    workflow = write_workflow(project_copy, HANGS)
+    share_tools(project_copy)
+    command = [sys.executable, "-m", "invoke", "ci", "--workflow", workflow]
+    if stop.startswith("timeout"):
+        command = ["timeout", "-s", "TERM", "10", *command]
+    process = subprocess.Popen(
+        command,
+        cwd=project_copy,
+        env=copy_env(project_copy),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    pid_file = project_copy / "step.pid"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (pid_file.exists() and pid_file.read_text().strip()):
+        time.sleep(0.2)
+    step = int(pid_file.read_text())
+    assert running(step)
+    if stop == "SIGHUP":
+        process.send_signal(signal.SIGHUP)
+    output, _ = process.communicate(timeout=40)
+    assert process.returncode == (124 if stop.startswith("timeout") else 129), output
+    assert "Traceback" not in output
+    assert "interrupted" in output
+    gone = time.monotonic() + 10
+    while running(step) and time.monotonic() < gone:
+        time.sleep(0.2)
+    assert not running(step), "the step's process outlived invoke ci"
+
+
 OLD_SECURITY_WORKFLOW = "616d44c"  # the commit before security.yml's jobs got setup-python
 
 
