@@ -337,7 +337,7 @@ def build(session: nox.Session) -> None:
 )
 def tooling(session: nox.Session, tier: str, shard: str) -> None:
     """Tests of the `pipeline` package, a tier (or a share of one) each, measuring the pipeline's coverage."""
-    install(session, "tooling", "test", "audit", production=False)
+    install(session, "tooling", "test", "audit", "oracles", production=False)
     # The tests folders, unless the arguments after `--` name tests themselves.
     given = any(Path(arg.split("::")[0]).exists() for arg in session.posargs if not arg.startswith("-"))
     tests = [] if given else list(sessions.TOOLING_TESTS)

@@ -146,6 +146,7 @@ def promote_image(c: Context, image: str, to: str = "production") -> None:
         "workflow": "the workflow file to rehearse (default .github/workflows/ci.yml)",
         "event": "pull_request (the default, where the workflow has it), push, workflow_dispatch, schedule, ...",
         "ref": "the ref rehearsed (default: refs/pull/1/merge for a pull request, else refs/heads/main)",
+        "event-file": "a real event payload (JSON, as act's -e); default: a same-repository pull request into main",
         "dry-run": "print the plan (every job, matrix entry and step, and why) and run nothing of the workflow",
         "resolve-outputs": "plan like --dry-run, first running exactly the jobs whose outputs the plan reads "
         "(a matrix a job computes), named before they run",
@@ -164,6 +165,7 @@ def ci(
     workflow: str = str(local_ci.CI_WORKFLOW),
     event: str = "",
     ref: str = "",
+    event_file: str = "",
     dry_run: bool = False,
     resolve_outputs: bool = False,
     fail_fast: bool = False,
@@ -173,7 +175,14 @@ def ci(
     with user_errors():
         facts = load_facts()
         local_ci.check_pythons(python, facts.python_versions)
-        session = local_ci.open_session(facts.root, Path(workflow), event, ref, facts.services.resolve)
+        session = local_ci.open_session(
+            facts.root,
+            Path(workflow),
+            event,
+            ref,
+            facts.services.resolve,
+            event_file=Path(event_file) if event_file else None,
+        )
         selection = local_ci.Selection(only=only, skip=skip, pythons=python, fail_fast=fail_fast)
         try:
             if dry_run or resolve_outputs:

@@ -6,8 +6,10 @@ the default is a pull request, what a developer is about to open.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,18 +21,35 @@ from pipeline.errors import UserError
 Event = Literal["pull_request", "push", "workflow_dispatch", "schedule", "workflow_call"]
 EVENTS: tuple[Event, ...] = ("pull_request", "push", "workflow_dispatch", "schedule", "workflow_call")
 DEFAULT_REF = {"pull_request": "refs/pull/1/merge"}
+PR_BASE = "main"  # the branch a rehearsed pull request targets
 
 
 @dataclass(frozen=True)
 class Trigger:
-    """What the rehearsed run was triggered by."""
+    """What the rehearsed run was triggered by; `payload` is a real event's JSON (as act's -e), or made up."""
 
     event: Event = "pull_request"
     ref: str = ""
+    payload: Mapping[str, Any] | None = None
 
     @property
     def resolved_ref(self) -> str:
         return self.ref or DEFAULT_REF.get(self.event, "refs/heads/main")
+
+
+def read_payload(path: Path) -> dict[str, Any]:
+    """An event payload file (the JSON GitHub sends, as `act -e` takes it)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise UserError(f"cannot read the event file {path}: {error.strerror}", "pass an existing JSON file") from None
+    except json.JSONDecodeError as error:
+        raise UserError(
+            f"the event file {path} is not JSON ({error.msg}, line {error.lineno})", "pass the JSON of a GitHub event"
+        ) from None
+    if not isinstance(data, dict):
+        raise UserError(f"the event file {path} is not a JSON object", "pass the JSON of a GitHub event (an object)")
+    return data
 
 
 def _git(root: Path, *args: str) -> str:
@@ -41,24 +60,61 @@ def _git(root: Path, *args: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
+REMOTE = re.compile(r"(?:github\.com[:/])(?P<name>[^/\s]+/[^/\s]+?)(?:\.git)?/?$")
+
+
+def repository_name(root: Path) -> str:
+    """owner/name as GitHub would say it: from the `origin` remote's URL, else local/<folder>."""
+    match = REMOTE.search(_git(root, "remote", "get-url", "origin"))
+    return match["name"] if match else f"local/{root.name}"
+
+
+def made_up_payload(root: Path, trigger: Trigger, repository: str, sha: str) -> dict[str, Any]:
+    """The event GitHub would send for this trigger: a same-repository pull request into main, a push of HEAD."""
+    owner, name = repository.split("/", 1)
+    repo = {"full_name": repository, "name": name, "owner": {"login": owner}, "default_branch": PR_BASE, "fork": False}
+    user = {"login": os.environ.get("USER", "local")}
+    if trigger.event == "pull_request":
+        base_sha = _git(root, "merge-base", "HEAD", PR_BASE) or sha
+        head = _git(root, "branch", "--show-current") or "local"
+        pull_request = {
+            "number": 1,
+            "title": _git(root, "log", "-1", "--format=%s") or "local change",
+            "draft": False,
+            "state": "open",
+            "labels": [],
+            "user": user,
+            "head": {"ref": head, "sha": sha, "repo": repo, "label": f"{owner}:{head}"},
+            "base": {"ref": PR_BASE, "sha": base_sha, "repo": repo, "label": f"{owner}:{PR_BASE}"},
+        }
+        return {"action": "synchronize", "number": 1, "pull_request": pull_request, "repository": repo, "sender": user}
+    if trigger.event == "push":
+        commit = {"id": sha, "message": _git(root, "log", "-1", "--format=%B")}
+        pushed = {"ref": trigger.resolved_ref, "before": "0" * 40, "after": sha, "head_commit": commit}
+        return {**pushed, "repository": repo, "sender": user}
+    return {"repository": repo, "sender": user, **({"inputs": {}} if trigger.event == "workflow_dispatch" else {})}
+
+
 def github_context(root: Path, trigger: Trigger, workflow_name: str, run_id: str) -> dict[str, Any]:
     ref = trigger.resolved_ref
     ref_name = ref.removeprefix("refs/heads/").removeprefix("refs/tags/")
-    event: dict[str, Any] = {}
+    sha = _git(root, "rev-parse", "HEAD") or "0" * 40
+    repository = repository_name(root)
+    event = dict(trigger.payload) if trigger.payload is not None else made_up_payload(root, trigger, repository, sha)
+    pull_request: Mapping[str, Any] = event["pull_request"] if isinstance(event.get("pull_request"), Mapping) else {}
     if trigger.event == "pull_request":
         ref_name = ref.removeprefix("refs/")
-        event = {"pull_request": {"number": 1, "head": {"ref": _git(root, "branch", "--show-current") or "local"}}}
-    owner = "local"
+    owner = repository.split("/", 1)[0]
     return {
         "event_name": trigger.event,
         "event": event,
         "ref": ref,
         "ref_name": ref_name,
         "ref_type": "tag" if ref.startswith("refs/tags/") else "branch",
-        "base_ref": "main" if trigger.event == "pull_request" else "",
-        "head_ref": event.get("pull_request", {}).get("head", {}).get("ref", ""),
-        "sha": _git(root, "rev-parse", "HEAD") or "0" * 40,
-        "repository": f"{owner}/{root.name}",
+        "base_ref": str((pull_request.get("base") or {}).get("ref", "")) if trigger.event == "pull_request" else "",
+        "head_ref": str((pull_request.get("head") or {}).get("ref", "")) if trigger.event == "pull_request" else "",
+        "sha": sha,
+        "repository": repository,
         "repository_owner": owner,
         "workflow": workflow_name,
         "run_id": run_id,
@@ -73,6 +129,23 @@ def github_context(root: Path, trigger: Trigger, workflow_name: str, run_id: str
         "action": "",
         "job": "",
     }
+
+
+def dispatch_inputs(on: Any, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The `inputs` context of a workflow_dispatch run: each input's default, typed, under the payload's values."""
+    config = on.get("workflow_dispatch") if isinstance(on, Mapping) else None
+    declared: Mapping[str, Any] = (config.get("inputs") or {}) if isinstance(config, Mapping) else {}
+    given: Mapping[str, Any] = payload["inputs"] if isinstance(payload.get("inputs"), Mapping) else {}
+    inputs: dict[str, Any] = {}
+    for name, declaration in declared.items():
+        spec: Mapping[str, Any] = declaration if isinstance(declaration, Mapping) else {}
+        value = given.get(name, spec.get("default", False if spec.get("type") == "boolean" else ""))
+        if spec.get("type") == "boolean" and isinstance(value, str):
+            value = value == "true"
+        elif spec.get("type") == "number" and isinstance(value, str) and value:
+            value = float(value)
+        inputs[name] = value
+    return inputs
 
 
 def runner_context(temp: Path) -> dict[str, Any]:

@@ -42,6 +42,7 @@ class PlannedJob:
     state: State
     why: str
     steps: list[PlannedStep] = field(default_factory=list)
+    matrix: dict[str, Any] = field(default_factory=dict)
 
     @property
     def runs(self) -> bool:
@@ -103,12 +104,23 @@ def _depends(paths: list[str]) -> str:
 
 
 class Planner:
-    """The plan of one workflow for one event: what happens to each job if every job that runs succeeds."""
+    """The plan of one workflow for one event: what happens to each job if every job that runs succeeds.
 
-    def __init__(self, session: RunSession, selection: Selection, outputs: Mapping[str, Mapping[str, str]]) -> None:
+    `github_view` plans what GitHub runs: a GitHub-only job or entry counts as run (it is, there), so what
+    needs it is planned too. The differential test compares that view with act's plan."""
+
+    def __init__(
+        self,
+        session: RunSession,
+        selection: Selection,
+        outputs: Mapping[str, Mapping[str, str]],
+        *,
+        github_view: bool = False,
+    ) -> None:
         self.session = session
         self.selection = selection
         self.outputs = outputs
+        self.github_view = github_view
         self.jobs = session.workflow.jobs
         self.results: dict[str, Result] = {}
         self.planned: list[PlannedJob] = []
@@ -124,9 +136,12 @@ class Planner:
                 raise plan.unexpected(self.session.workflow.where("jobs", job_id), job_id, error) from error
         return self.planned
 
-    def add(self, job_id: str, state: State, why: str, key: str = "") -> Result:
-        self.planned.append(PlannedJob(key or job_id, job_id, state, why))
-        return Result.SUCCESS if state in ("runs here", "decided at run time", "not selected") else Result.SKIPPED
+    def add(self, planned: PlannedJob) -> Result:
+        self.planned.append(planned)
+        counted: tuple[State, ...] = ("runs here", "decided at run time", "not selected")
+        if self.github_view:
+            counted += ("GitHub only",)
+        return Result.SUCCESS if planned.state in counted else Result.SKIPPED
 
     def plan_job(self, job_id: str, job: Mapping[str, Any]) -> Result:
         needs = {
@@ -136,13 +151,11 @@ class Planner:
         data = self.session.base_contexts(needs)
         status = plan.job_status(self.results, plan.ancestors(self.jobs, job_id), cancelled=False)
         unknown = unknown_outputs(job, self.outputs)
-        if reason := plan.github_only_job(job):
-            return self.add(job_id, "GitHub only", reason)
         condition_note = ""
         if "if" in unknown:
             condition_note = f"if: {job.get('if')} {_depends(unknown['if'])}; when it holds: "
             if not status.succeeded and not expressions.calls_status_function_in(str(job.get("if"))):
-                return self.add(job_id, "skipped", _skipped_needs(job, self.results))
+                return self.add(PlannedJob(job_id, job_id, "skipped", _skipped_needs(job, self.results)))
         elif not plan.job_runs(job, data, status):
             skipped_needs = [need for need in needs_of(job) if self.results[need] is not Result.SUCCESS]
             why = (
@@ -150,13 +163,13 @@ class Planner:
                 if skipped_needs and "if" not in job
                 else f"if: {job.get('if')} is false"
             )
-            return self.add(job_id, "skipped", why)
+            return self.add(PlannedJob(job_id, job_id, "skipped", why))
         if "strategy" in unknown:
             why = f"{condition_note}its matrix {_depends(unknown['strategy'])} (--resolve-outputs lists its entries)"
-            return self.add(job_id, "decided at run time", why)
+            return self.add(PlannedJob(job_id, job_id, "decided at run time", why))
         found = plan.instances(job_id, job, data)
         if not found:
-            return self.add(job_id, "skipped", "its matrix has no entries")
+            return self.add(PlannedJob(job_id, job_id, "skipped", "its matrix has no entries"))
         results = [self.plan_instance(instance, data, unknown, condition_note) for instance in found]
         return Result.SUCCESS if Result.SUCCESS in results else Result.SKIPPED
 
@@ -164,25 +177,30 @@ class Planner:
         self, instance: Instance, data: Mapping[str, Any], unknown: Mapping[str, list[str]], condition_note: str
     ) -> Result:
         key = instance.job_id if "name" in unknown else instance.key
-        state: State = "decided at run time" if condition_note else "runs here"
+
+        def entry(state: State, why: str) -> PlannedJob:
+            return PlannedJob(key, instance.job_id, state, why, matrix=dict(instance.matrix))
+
         if "runs-on" in unknown:
-            return self.add(instance.job_id, "decided at run time", f"its runner {_depends(unknown['runs-on'])}", key)
-        where = environment.placement(self.session.root, instance, data, self.session.host)
+            return self.add(entry("decided at run time", f"its runner {_depends(unknown['runs-on'])}"))
+        where = plan.github_only_job(instance.definition) or environment.placement(
+            self.session.root, instance, data, self.session.host
+        )
         if isinstance(where, str):
-            return self.add(instance.job_id, "GitHub only", where, key)
+            return self.add(entry("GitHub only", where))
         if not plan.selected(instance, self.selection.only, self.selection.skip, self.selection.pythons):
-            return self.add(instance.job_id, "not selected", "", key)
+            return self.add(entry("not selected", ""))
         pythons = sorted({where.image.system_python, *where.pythons}, key=lambda v: tuple(map(int, v.split("."))))
         why = condition_note + f"{where.image.label}, Python " + ", ".join(pythons)
         if where.notes:
             why += f" ({'; '.join(where.notes)})"
         if where.missing:
             why += f"; missing here: {', '.join(where.missing)}"
-        self.planned.append(PlannedJob(key, instance.job_id, state, why))
+        planned = entry("decided at run time" if condition_note else "runs here", why)
         contexts = {**data, "matrix": dict(instance.matrix), "strategy": {}}
         for index, step in enumerate(instance.definition.get("steps") or []):
-            self.planned[-1].steps.append(step_plan(step, index, contexts))
-        return Result.SUCCESS
+            planned.steps.append(step_plan(step, index, contexts))
+        return self.add(planned)
 
 
 def _skipped_needs(job: Mapping[str, Any], results: Mapping[str, Result]) -> str:

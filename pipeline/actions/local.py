@@ -28,9 +28,16 @@ INTERRUPTED_EXIT = 130
 
 
 def open_session(
-    root: Path, workflow_path: Path, event: str, ref: str, resolve_image: Callable[[str], str]
+    root: Path,
+    workflow_path: Path,
+    event: str,
+    ref: str,
+    resolve_image: Callable[[str], str],
+    *,
+    event_file: Path | None = None,
 ) -> RunSession:
-    """Read the workflow and check GitHub would run it for this event and ref (`event` '' = its default)."""
+    """Read the workflow and check GitHub would run it for this event and ref (`event` '' = its default);
+    `event_file` is a real event payload (else one is made up: a same-repository pull request, a push)."""
     path = workflow_path if workflow_path.is_absolute() else root / workflow_path
     workflow: Workflow = load(path, root)
     event = event or triggers.default_event(workflow.data.get("on"))
@@ -38,7 +45,10 @@ def open_session(
         raise UserError(
             f"--event {event} is not an event invoke ci rehearses", f"use one of {', '.join(contexts.EVENTS)}"
         )
-    trigger = contexts.Trigger(event, ref)  # type: ignore[arg-type]  # checked against EVENTS above
+    payload = (
+        contexts.read_payload(event_file if event_file.is_absolute() else root / event_file) if event_file else None
+    )
+    trigger = contexts.Trigger(event, ref, payload)  # type: ignore[arg-type]  # checked against EVENTS above
     triggers.check(workflow.data.get("on"), trigger, workflow.relative)
     return RunSession(root, workflow, trigger, resolve_image)
 

@@ -45,6 +45,11 @@ class RunSession:
         self.logs = root / LOG_DIR
         self.logs.mkdir(parents=True, exist_ok=True)
         self.github = contexts.github_context(root, trigger, workflow.name, self.run_id)
+        self.inputs = (
+            contexts.dispatch_inputs(workflow.data.get("on"), self.github["event"])
+            if trigger.event == "workflow_dispatch"
+            else {}
+        )
         self.system_path = runner_images.system_path(self.host, self.temp / "mirrors")
 
     def close(self) -> None:
@@ -67,7 +72,7 @@ class RunSession:
             "needs": dict(needs),
             "vars": {},
             "secrets": {"GITHUB_TOKEN": ""},  # nosec B105 -- no token exists in a local run
-            "inputs": {},
+            "inputs": dict(self.inputs),
             "env": {},
         }
 

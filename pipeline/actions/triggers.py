@@ -12,10 +12,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from pipeline.actions.contexts import Trigger
+from pipeline.actions.contexts import PR_BASE, Trigger
 from pipeline.errors import UserError
-
-PR_BASE = "main"
 
 
 @lru_cache(maxsize=256)
@@ -59,7 +57,8 @@ def check(on: Any, trigger: Trigger, workflow: str) -> None:
         )
     config = listened[trigger.event]
     if trigger.event == "pull_request":
-        branch = PR_BASE
+        base = ((trigger.payload or {}).get("pull_request") or {}).get("base") or {}
+        branch = str(base.get("ref") or PR_BASE)
     elif trigger.resolved_ref.startswith("refs/heads/"):
         branch = trigger.resolved_ref.removeprefix("refs/heads/")
     else:
@@ -91,7 +90,10 @@ def example_branch(patterns: list[str], refused: str) -> str | None:
 def _another_branch_fix(trigger: Trigger, branch: str | None) -> str:
     if trigger.event == "pull_request":
         push = f"--event push --ref refs/heads/{branch}" if branch else "--event push with a ref it runs for"
-        return f"a pull request rehearsed here targets {PR_BASE}; rehearse {push}, or another event of the workflow"
+        return (
+            f"a made-up pull request targets {PR_BASE}: give --event-file a pull_request payload whose "
+            f"pull_request.base.ref is a branch the filter accepts, or rehearse {push}"
+        )
     if branch:
         return f"rehearse a ref it runs for, e.g. --ref refs/heads/{branch}"
     return "rehearse --ref refs/heads/BRANCH with a branch the filter accepts"
