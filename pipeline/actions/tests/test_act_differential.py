@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,7 @@ def linux_labels() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def repository(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git repository holding the corpus as its workflows, on main, with a GitHub remote (act and invoke ci
     read owner/name from it)."""
     root = tmp_path_factory.mktemp("corpus") / "project"
@@ -115,7 +115,7 @@ def repository(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "corpus"],
     ):
         processes.run(["git", *args], cwd=root).check_returncode()
-    yield root
+    return root
 
 
 def payload_file(root: Path, event: str) -> Path:
