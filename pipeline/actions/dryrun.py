@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
-from pipeline.actions import environment, expressions, plan, steps
+from pipeline.actions import composite, environment, expressions, plan, steps
 from pipeline.actions.expressions import ExpressionError, Status
 from pipeline.actions.model import Instance, Result, StepKind, needs_of
 from pipeline.actions.scheduler import Scheduler, Selection
@@ -49,7 +50,7 @@ class PlannedJob:
         return self.state == "runs here"
 
 
-def step_plan(step: Mapping[str, Any], index: int, contexts: Mapping[str, Any]) -> PlannedStep:
+def step_plan(step: Mapping[str, Any], index: int, contexts: Mapping[str, Any], root: Path) -> PlannedStep:
     label = steps.step_label(step, index)
     condition = step.get("if")
     if condition is not None:
@@ -64,6 +65,9 @@ def step_plan(step: Mapping[str, Any], index: int, contexts: Mapping[str, Any]) 
             when = f"if: {text} holds"
     else:
         when = ""
+    if composite.is_local(step.get("uses")):
+        action = composite.load(root, str(step["uses"]))
+        return PlannedStep(label, StepKind.RUNS_HERE, f"composite action, {len(action.steps)} step(s)")
     if "uses" in step:
         return PlannedStep(label, StepKind.GITHUB_ONLY, steps.github_only_reason(step))
     return PlannedStep(label, StepKind.RUNS_HERE, when)
@@ -183,7 +187,7 @@ class Planner:
 
         if "runs-on" in unknown:
             return self.add(entry("decided at run time", f"its runner {_depends(unknown['runs-on'])}"))
-        where = plan.github_only_job(instance.definition) or environment.placement(
+        where = plan.github_only_job(instance.definition, self.session.root) or environment.placement(
             self.session.root, instance, data, self.session.host
         )
         if isinstance(where, str):
@@ -199,7 +203,7 @@ class Planner:
         planned = entry("decided at run time" if condition_note else "runs here", why)
         contexts = {**data, "matrix": dict(instance.matrix), "strategy": {}}
         for index, step in enumerate(instance.definition.get("steps") or []):
-            planned.steps.append(step_plan(step, index, contexts))
+            planned.steps.append(step_plan(step, index, contexts, self.session.root))
         return self.add(planned)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.actions import expressions, runner_images, setup_python, steps
+from pipeline.actions import composite, expressions, runner_images, setup_python, steps
 from pipeline.actions.files import CommandFiles
 from pipeline.actions.model import Instance
 from pipeline.console import COLOR_FORCING
@@ -49,11 +49,11 @@ def placement(root: Path, instance: Instance, contexts: Mapping[str, Any], host:
     pythons: list[str] = []
     missing: list[str] = []
     notes: list[str] = []
-    for step in instance.definition.get("steps") or []:
+    for step, step_contexts in composite.setup_steps(instance.definition.get("steps") or [], root, data):
         if not setup_python.is_setup_python(step):
             continue
         inputs = {
-            name: expressions.interpolate(value, data) if isinstance(value, str) else value
+            name: expressions.interpolate(value, step_contexts) if isinstance(value, str) else value
             for name, value in (step.get("with") or {}).items()
         }
         specs, _ = setup_python.requested(inputs, root)
@@ -100,6 +100,7 @@ def step_environ(session: RunSession, job: JobRun, env: Mapping[str, str], files
         }
     )
     base.update(job.added_env)
+    base.update(job.action_env)
     base.update(env)
     base.update(files.environ())
     if any(name in base for name in COLOR_FORCING):  # the workflow asks for colour; nox refuses both at once

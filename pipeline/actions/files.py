@@ -39,7 +39,7 @@ class CommandFiles:
 
     NAMES = ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STEP_SUMMARY")
 
-    def __init__(self, folder: Path, step: int) -> None:
+    def __init__(self, folder: Path, step: int | str) -> None:
         self.paths = {name: folder / f"step-{step}.{name.lower()}" for name in self.NAMES}
         for path in self.paths.values():
             path.write_text("", encoding="utf-8")

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from pipeline.actions import environment, expressions, files, services, steps
+from pipeline.actions import composite, environment, expressions, files, services, steps
 from pipeline.actions.expressions import ExpressionError, Status
 from pipeline.actions.model import Instance, Outcome, Result, StepKind
 from pipeline.actions.runner_images import JobWorld
@@ -44,6 +44,11 @@ class JobRun:
         self.failed = False
         self.summaries: list[str] = []
         self.groups = ProcessGroups()
+        # What a composite action's scope (pipeline.actions.composite) changes; the job's own values here.
+        self.depth = 0
+        self.step_prefix = ""
+        self.defaults_apply = True
+        self.action_env: dict[str, str] = {}
 
     def cancel(self) -> None:
         """Stop this job: its running step's process group, then (as `run` unwinds) its services."""
@@ -183,6 +188,8 @@ class StepRun:
             self.record.kind = StepKind.SKIPPED_BY_CONDITION
             log.write(f"[invoke ci] skipped: {self.record.label} (if: {condition or 'success()'})\n")
             return self.record, False
+        if composite.is_local(self.step.get("uses")):
+            return composite.run(self, log, remaining)
         if "uses" in self.step:
             self.record.kind = StepKind.GITHUB_ONLY
             self.record.outcome = self.record.conclusion = Result.SUCCESS
@@ -207,7 +214,7 @@ class StepRun:
             )
         finally:
             job.contexts["env"] = env_context
-        command_files = files.CommandFiles(job.folder, self.index)
+        command_files = files.CommandFiles(job.folder, f"{job.step_prefix}{self.index}")
         script = steps.write_script(job.folder, shell, script_text)
         env = environment.step_environ(job.session, job, {**env_context, **step_env}, command_files)
         log.write(f"[invoke ci] {self.record.label}\n$ {script_text.strip()}\n")
@@ -229,14 +236,18 @@ class StepRun:
             log.write(f"[invoke ci] {self.record.note}\n")
         return self.record, timed_out and limit >= remaining
 
+    def defaults(self) -> dict[str, Any]:
+        """`defaults.run` of the workflow and job; a composite action's steps have none."""
+        return self.job.session.default_run(self.job.job) if self.job.defaults_apply else {}
+
     def shell(self) -> str | None:
-        value = self.step.get("shell") or self.job.session.default_run(self.job.job).get("shell")
+        value = self.step.get("shell") or self.defaults().get("shell")
+        if value is None and not self.job.defaults_apply:
+            raise UserError(f"{self.record.label}: a composite action's run step needs `shell:`", "add shell: bash")
         return None if value is None else self.job.value(value, "jobs.<job_id>.steps.run")
 
     def working_directory(self) -> Path:
-        value = self.step.get("working-directory") or self.job.session.default_run(self.job.job).get(
-            "working-directory"
-        )
+        value = self.step.get("working-directory") or self.defaults().get("working-directory")
         if not value:
             return self.job.session.root
         folder = self.job.session.root / self.job.value(value, "jobs.<job_id>.steps.working-directory")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from pipeline.actions import expressions, matrix
+from pipeline.actions import composite, expressions, matrix
 from pipeline.actions.expressions import ExpressionError, Status
 from pipeline.actions.model import Instance, Outcome, Result, needs_of
 from pipeline.errors import UserError
@@ -72,26 +73,27 @@ def job_runs(job: Mapping[str, Any], contexts: Mapping[str, Any], status: Status
 PARALLEL_STEP_KEYS = ("parallel", "background", "wait", "wait-all", "cancel")
 
 
-def github_only_job(job: Mapping[str, Any]) -> str:
-    """Why a job runs only on GitHub, or ''."""
+def github_only_job(job: Mapping[str, Any], root: Path) -> str:
+    """Why a job runs only on GitHub, or ''; a local action that is not there is a UserError (the job fails,
+    as on GitHub)."""
     if "uses" in job:
         return f"calls the reusable workflow {job['uses']} (rehearse it with --workflow)"
     if job.get("environment"):
         return "deploys to a GitHub environment (its approvals and secrets exist only there)"
     if job.get("container"):
         return "runs its steps in a container: (not imitated here yet)"
-    reasons = (github_only_step(step) for step in job.get("steps") or [] if isinstance(step, Mapping))
+    reasons = (github_only_step(step, root) for step in job.get("steps") or [] if isinstance(step, Mapping))
     return next((reason for reason in reasons if reason), "")
 
 
-def github_only_step(step: Mapping[str, Any]) -> str:
+def github_only_step(step: Mapping[str, Any], root: Path) -> str:
     """Why a step makes its whole job GitHub-only, or ''."""
     uses = str(step.get("uses", ""))
     action = uses.split("@", maxsplit=1)[0]
     if action in GITHUB_ONLY_JOB_ACTIONS:
         return f"{action}: {GITHUB_ONLY_JOB_ACTIONS[action]}"
-    if uses.startswith("./"):
-        return f"uses the action {uses} of this repository (local actions are not run here yet)"
+    if composite.is_local(uses):
+        return composite.load(root, uses).github_only()
     if uses.startswith("docker://"):
         return f"uses the Docker action {uses} (not run here)"
     keys = [key for key in PARALLEL_STEP_KEYS if key in step]
@@ -152,14 +154,14 @@ def selected(instance: Instance, only: Sequence[str], skip: Sequence[str], pytho
 
 
 def decide_job(
-    job_id: str, job: Mapping[str, Any], contexts: Mapping[str, Any], status: Status
+    job_id: str, job: Mapping[str, Any], contexts: Mapping[str, Any], status: Status, root: Path
 ) -> tuple[list[Instance], Outcome | None]:
     """A job whose needs are done: its instances to run, or one placeholder instance and the outcome that
     ends it now (GitHub-only, skipped by its `if`, an empty matrix, an expression error)."""
     plain_name = str(job.get("name", job_id)) if "${{" not in str(job.get("name", "")) else job_id
     placeholder = [Instance(job_id, plain_name, job)]
     try:
-        reason = github_only_job(job)
+        reason = github_only_job(job, root)
         if reason:
             return placeholder, Outcome(Result.SKIPPED, note=f"GitHub only: {reason}")
         if not job_runs(job, contexts, status):

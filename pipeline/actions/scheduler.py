@@ -56,7 +56,7 @@ class Scheduler:
         data = self.session.base_contexts(ledger.needs_context(job_id))
         status = plan.job_status(ledger.results, plan.ancestors(self.jobs, job_id), self.cancelled.is_set())
         try:
-            state.instances, ended = plan.decide_job(job_id, self.jobs[job_id], data, status)
+            state.instances, ended = plan.decide_job(job_id, self.jobs[job_id], data, status, self.session.root)
         except plan.UNEXPECTED as error:
             raise plan.unexpected(self.session.workflow.where("jobs", job_id), job_id, error) from error
         for instance in state.instances:

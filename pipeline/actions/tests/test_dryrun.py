@@ -25,6 +25,7 @@ def plan_of(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PlanOf]
 
     def planned(body: str, event: str = "pull_request", **files: str) -> dict[str, dict[str, object]]:
         for name, text in files.items():
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / name).write_text(text)
         path = tmp_path / "w.yml"
         path.write_text("name: t\non: [push, pull_request]\njobs:\n" + textwrap.indent(textwrap.dedent(body), "  "))
@@ -120,9 +121,12 @@ def test_constructs_not_run_here_make_their_job_github_only(plan_of: PlanOf) -> 
           runs-on: ubuntu-latest
           container: python:3.12
           steps: [{run: pytest}]
-        composite:
+        javascript:
           runs-on: ubuntu-latest
-          steps: [{uses: ./.github/actions/setup}]
+          steps: [{uses: ./.github/actions/js}]
+        missing-action:
+          runs-on: ubuntu-latest
+          steps: [{uses: ./.github/actions/nowhere}]
         side-by-side:
           runs-on: ubuntu-latest
           steps:
@@ -140,9 +144,13 @@ def test_constructs_not_run_here_make_their_job_github_only(plan_of: PlanOf) -> 
           if: always()
           runs-on: ubuntu-latest
           steps: [{run: echo after}]
-        """
+        """,
+        **{".github/actions/js/action.yml": "name: js\nruns:\n  using: node20\n  main: index.js\n"},
     )
-    assert plan["in-container"]["state"] == plan["composite"]["state"] == "GitHub only"
+    assert plan["in-container"]["state"] == plan["javascript"]["state"] == "GitHub only"
+    assert "JavaScript (node20) action ./.github/actions/js" in str(plan["javascript"]["why"])
+    assert plan["missing-action"]["state"] == "fails"
+    assert "there is no action.yml or action.yaml" in str(plan["missing-action"]["why"])
     assert "parallel steps" in str(plan["side-by-side"]["why"])
     assert "reusable workflow octo-org" in str(plan["remote"]["why"])
     assert plan["after"] == {"state": "skipped", "why": "needs in-container, which does not run here", "steps": []}

@@ -199,7 +199,7 @@ def test_dry_run_plans_every_job_and_step(project_copy: Path) -> None:
     assert "--resolve-outputs: running sessions (their outputs shape the plan), nothing else" in output
     assert "tests (tests-3.12): runs here" in output
     assert "  - uses actions/setup-python: GitHub only (runner setup; here the job's PATH holds" in output
-    assert "deploy: GitHub only (calls the reusable workflow" in output
+    assert "Deploy: GitHub only (calls the reusable workflow" in output
     pull = invoke_ci(project_copy, "--dry-run")
     assert "report-failure: skipped (if: failure() && github.event_name == 'push'" in pull.stdout
     assert "tests: decided at run time (its matrix depends on `needs.sessions.outputs.tests`" in pull.stdout
@@ -310,6 +310,116 @@ def test_ctrl_c_stops_the_run_and_its_service_containers_within_10_seconds(proje
     assert time.monotonic() - interrupted < 10, output
     assert process.returncode == 130, output
     assert labelled("with-database") - before == set(), "the run's containers or networks are left behind"
+
+
+GREET = """\
+name: Greet
+description: says hello, and hands back what it said
+inputs:
+  who:
+    description: whom to greet
+    required: true
+  punctuation:
+    description: how to end
+    default: "!"
+  mood:
+    description: left out by the caller, and required
+    required: true
+outputs:
+  said:
+    description: the greeting
+    value: ${{ steps.say.outputs.said }}
+runs:
+  using: composite
+  steps:
+    - id: say
+      shell: bash
+      env:
+        WHO: ${{ inputs.who }}
+      run: |
+        echo "said=hello $WHO${{ inputs.punctuation }}" >> "$GITHUB_OUTPUT"
+        echo "action path $GITHUB_ACTION_PATH = ${{ github.action_path }}"
+        echo "caller env $FROM_CALLER"
+        echo "GREETED=yes" >> "$GITHUB_ENV"
+    - if: inputs.who == 'nobody'
+      shell: bash
+      run: echo "$((40 + 2))-NOT-FOR-NOBODY"
+    - shell: bash
+      working-directory: ${{ github.action_path }}
+      run: echo "in $(basename "$PWD")"
+    - uses: ./.github/actions/inner
+      with:
+        level: two
+"""
+INNER = """\
+name: Inner
+inputs:
+  level: {description: nesting level}
+runs:
+  using: composite
+  steps:
+    - shell: sh
+      run: echo "nested ${{ inputs.level }} steps-context-empty=${{ steps.say.outputs.said == '' }}"
+"""
+BROKEN = """\
+name: Broken
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      run: exit 4
+    - shell: bash
+      run: echo "$((40 + 2))-AFTER-THE-FAILURE"
+"""
+
+
+def test_a_local_composite_action_runs_with_githubs_semantics(project_copy: Path) -> None:
+    for name, text in (("greet", GREET), ("inner", INNER), ("broken", BROKEN)):
+        folder = project_copy / ".github/actions" / name
+        folder.mkdir(parents=True)
+        (folder / "action.yml").write_text(text)
+    workflow = write_workflow(
+        project_copy,
+        """\
+        jobs:
+          greets:
+            runs-on: ubuntu-24.04
+            defaults:
+              run:
+                working-directory: backend
+            steps:
+              - id: greet
+                uses: ./.github/actions/greet
+                env:
+                  FROM_CALLER: passed-down
+                with:
+                  who: team
+              - run: echo "output ${{ steps.greet.outputs.said }} env $GREETED outside=${{ steps.say.outputs.said }}"
+          breaks:
+            runs-on: ubuntu-24.04
+            steps:
+              - uses: ./.github/actions/broken
+              - if: failure()
+                run: echo "the job saw the failure"
+        """,
+    )
+    result = invoke_ci(project_copy, "--workflow", workflow)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-3000:]
+    assert "job=greets  result=success" in output
+    assert "job=breaks  result=failure" in output
+    log = log_of(project_copy, "greets")
+    action_path = project_copy / ".github/actions/greet"
+    assert f"action path {action_path} = {action_path}" in log
+    assert "caller env passed-down" in log
+    assert "42-NOT-FOR-NOBODY" not in log
+    assert "in greet" in log  # the job's defaults.run does not reach the action's steps
+    assert "nested two steps-context-empty=true" in log  # an action's steps context is its own
+    assert "warning: ./.github/actions/greet: Input required and not supplied: mood" in log
+    assert "output hello team! env yes outside=" in log
+    broken = log_of(project_copy, "breaks")
+    assert "42-AFTER-THE-FAILURE" not in broken
+    assert "the job saw the failure" in broken
 
 
 HANGS = """\
