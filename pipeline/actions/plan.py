@@ -157,15 +157,15 @@ def decide_job(
     job_id: str, job: Mapping[str, Any], contexts: Mapping[str, Any], status: Status, root: Path
 ) -> tuple[list[Instance], Outcome | None]:
     """A job whose needs are done: its instances to run, or one placeholder instance and the outcome that
-    ends it now (GitHub-only, skipped by its `if`, an empty matrix, an expression error)."""
+    ends it now (skipped by its `if`, GitHub-only, an empty matrix, an expression error)."""
     plain_name = str(job.get("name", job_id)) if "${{" not in str(job.get("name", "")) else job_id
     placeholder = [Instance(job_id, plain_name, job)]
     try:
+        if not job_runs(job, contexts, status):
+            return placeholder, Outcome(Result.SKIPPED, note=f"if: {job.get('if', 'success()')}")
         reason = github_only_job(job, root)
         if reason:
             return placeholder, Outcome(Result.SKIPPED, note=f"GitHub only: {reason}")
-        if not job_runs(job, contexts, status):
-            return placeholder, Outcome(Result.SKIPPED, note=f"if: {job.get('if', 'success()')}")
         found = instances(job_id, job, contexts)
     except (ExpressionError, UserError) as error:
         return placeholder, Outcome(Result.FAILURE, note=str(error))
