@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pipeline.actions import composite, environment, expressions, plan, steps
+from pipeline.actions import composite, environment, expressions, model, plan, reusable, steps
 from pipeline.actions.expressions import ExpressionError, Status
 from pipeline.actions.model import Instance, Result, StepKind, needs_of
 from pipeline.actions.scheduler import Scheduler, Selection
@@ -148,18 +148,29 @@ class Planner:
         return Result.SUCCESS if planned.state in counted else Result.SKIPPED
 
     def plan_job(self, job_id: str, job: Mapping[str, Any]) -> Result:
+        if model.CALLED_KEY in job:
+            return self.plan_end_of_call(job_id, job)
+        call = reusable.call_view(
+            job.get(model.CALL_KEY), self.jobs, self.results, self.outputs, self.session.base_contexts
+        )
+        if call is not None and not call.runs:
+            return self.add(PlannedJob(str(job.get("name", job_id)), job_id, "skipped", call.why))
+        return self.plan_own_job(job_id, job, call)
+
+    def plan_own_job(self, job_id: str, job: Mapping[str, Any], call: reusable.CallView | None) -> Result:
+        label = str(job.get("name", job_id)) if call is not None else job_id  # a called job's id is long
         needs = {
             need: {"result": self.results[need].value, "outputs": dict(self.outputs.get(need, {}))}
             for need in needs_of(job)
         }
-        data = self.session.base_contexts(needs)
+        data = self.session.base_contexts(needs, call)
         status = plan.job_status(self.results, plan.ancestors(self.jobs, job_id), cancelled=False)
         unknown = unknown_outputs(job, self.outputs)
         condition_note = ""
         if "if" in unknown:
             condition_note = f"if: {job.get('if')} {_depends(unknown['if'])}; when it holds: "
             if not status.succeeded and not expressions.calls_status_function_in(str(job.get("if"))):
-                return self.add(PlannedJob(job_id, job_id, "skipped", _skipped_needs(job, self.results)))
+                return self.add(PlannedJob(label, job_id, "skipped", _skipped_needs(job, self.results)))
         elif not plan.job_runs(job, data, status):
             skipped_needs = [need for need in needs_of(job) if self.results[need] is not Result.SUCCESS]
             why = (
@@ -167,15 +178,22 @@ class Planner:
                 if skipped_needs and "if" not in job
                 else f"if: {job.get('if')} is false"
             )
-            return self.add(PlannedJob(job_id, job_id, "skipped", why))
+            return self.add(PlannedJob(label, job_id, "skipped", why))
         if "strategy" in unknown:
             why = f"{condition_note}its matrix {_depends(unknown['strategy'])} (--resolve-outputs lists its entries)"
-            return self.add(PlannedJob(job_id, job_id, "decided at run time", why))
+            return self.add(PlannedJob(label, job_id, "decided at run time", why))
         found = plan.instances(job_id, job, data)
         if not found:
-            return self.add(PlannedJob(job_id, job_id, "skipped", "its matrix has no entries"))
+            return self.add(PlannedJob(label, job_id, "skipped", "its matrix has no entries"))
         results = [self.plan_instance(instance, data, unknown, condition_note) for instance in found]
         return Result.SUCCESS if Result.SUCCESS in results else Result.SKIPPED
+
+    def plan_end_of_call(self, job_id: str, job: Mapping[str, Any]) -> Result:
+        result, _ = reusable.end_of_call(job, self.results, self.outputs)
+        uses = job[model.CALLED_KEY]["uses"]
+        state: State = "skipped" if result is Result.SKIPPED else "runs here"
+        self.planned.append(PlannedJob(str(job.get("name", job_id)), job_id, state, f"calls {uses}: the jobs above"))
+        return result
 
     def plan_instance(
         self, instance: Instance, data: Mapping[str, Any], unknown: Mapping[str, list[str]], condition_note: str

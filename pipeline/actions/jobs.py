@@ -12,6 +12,7 @@ from typing import IO, Any
 from pipeline.actions import composite, environment, expressions, files, services, steps
 from pipeline.actions.expressions import ExpressionError, Status
 from pipeline.actions.model import Instance, Outcome, Result, StepKind
+from pipeline.actions.reusable import CallView
 from pipeline.actions.runner_images import JobWorld
 from pipeline.actions.session import RunSession
 from pipeline.errors import UserError
@@ -28,7 +29,14 @@ def allowed(key: Key) -> expressions.Availability:
 class JobRun:
     """The state of one running instance: its contexts, environment, step records."""
 
-    def __init__(self, session: RunSession, instance: Instance, needs: Mapping[str, Any], world: JobWorld) -> None:
+    def __init__(
+        self,
+        session: RunSession,
+        instance: Instance,
+        needs: Mapping[str, Any],
+        world: JobWorld,
+        call: CallView | None = None,
+    ) -> None:
         self.session = session
         self.instance = instance
         self.job = instance.definition
@@ -37,7 +45,7 @@ class JobRun:
         self.temp = self.folder / "tmp"
         self.temp.mkdir(exist_ok=True)
         self.temp.chmod(0o1777)  # nosec B103 -- like /tmp (sticky): initdb, run as postgres, uses it too
-        self.contexts: dict[str, Any] = session.job_contexts(instance, needs)
+        self.contexts: dict[str, Any] = session.job_contexts(instance, needs, call)
         self.records: list[steps.StepRecord] = []
         self.added_env: dict[str, str] = {}
         self.added_path: list[str] = []

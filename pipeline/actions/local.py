@@ -15,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 
 from pipeline import console, processes
-from pipeline.actions import contexts, display, dryrun, services, triggers
+from pipeline.actions import contexts, display, dryrun, reusable, services, triggers
 from pipeline.actions.display import report
 from pipeline.actions.model import Outcome
 from pipeline.actions.scheduler import Scheduler, Selection
@@ -39,7 +39,7 @@ def open_session(
     """Read the workflow and check GitHub would run it for this event and ref (`event` '' = its default);
     `event_file` is a real event payload (else one is made up: a same-repository pull request, a push)."""
     path = workflow_path if workflow_path.is_absolute() else root / workflow_path
-    workflow: Workflow = load(path, root)
+    workflow: Workflow = reusable.expand(load(path, root), root)
     event = event or triggers.default_event(workflow.data.get("on"))
     if event not in contexts.EVENTS:
         raise UserError(

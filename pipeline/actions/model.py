@@ -49,6 +49,18 @@ class Instance:
         return needs_of(self.definition)
 
 
+# A job of a called workflow keeps its caller under CALL_KEY; the end of a call (under the caller's id) keeps
+# its called jobs and the caller's own needs under CALLED_KEY (pipeline.actions.reusable).
+CALL_KEY = "x-invoke-ci-call"
+CALLED_KEY = "x-invoke-ci-called"
+
+
+def status_needs(job: Mapping[str, Any]) -> tuple[str, ...]:
+    """The jobs whose results a job's status functions read: its needs, but for the end of a call, its
+    caller's (GitHub reports a call as one job; the called jobs are not the dependants' ancestors)."""
+    return tuple(job[CALLED_KEY]["needs"]) if CALLED_KEY in job else needs_of(job)
+
+
 def needs_of(job: Mapping[str, Any]) -> tuple[str, ...]:
     needs = job.get("needs") or []
     return (needs,) if isinstance(needs, str) else tuple(str(need) for need in needs)

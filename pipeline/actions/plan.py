@@ -8,7 +8,7 @@ from typing import Any
 
 from pipeline.actions import composite, expressions, matrix
 from pipeline.actions.expressions import ExpressionError, Status
-from pipeline.actions.model import Instance, Outcome, Result, needs_of
+from pipeline.actions.model import Instance, Outcome, Result, needs_of, status_needs
 from pipeline.errors import UserError
 
 # What a construct nobody foresaw raises while it is read; it becomes `unexpected`'s paragraph.
@@ -39,13 +39,15 @@ def topological_order(jobs: Mapping[str, Mapping[str, Any]]) -> list[str]:
 
 
 def ancestors(jobs: Mapping[str, Mapping[str, Any]], job_id: str) -> set[str]:
+    """The jobs whose results `success()` and `failure()` of this job read: its needs, theirs, and so on
+    (a call counts as one job: the called jobs are not the ancestors of what needs the call)."""
     found: set[str] = set()
-    stack = list(needs_of(jobs[job_id]))
+    stack = list(status_needs(jobs[job_id]))
     while stack:
         need = stack.pop()
         if need not in found:
             found.add(need)
-            stack.extend(needs_of(jobs[need]))
+            stack.extend(status_needs(jobs[need]))
     return found
 
 
@@ -77,7 +79,10 @@ def github_only_job(job: Mapping[str, Any], root: Path) -> str:
     """Why a job runs only on GitHub, or ''; a local action that is not there is a UserError (the job fails,
     as on GitHub)."""
     if "uses" in job:
-        return f"calls the reusable workflow {job['uses']} (rehearse it with --workflow)"
+        uses = str(job["uses"])
+        if uses.startswith(("./", "$/")):  # a local call left unexpanded: pipeline.actions.reusable
+            return f"calls {uses} once per entry of a matrix a job computes (its entries exist only at run time)"
+        return f"calls the reusable workflow {uses} of another repository"
     if job.get("environment"):
         return "deploys to a GitHub environment (its approvals and secrets exist only there)"
     if job.get("container"):

@@ -10,7 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.actions import environment, jobs, plan
+from pipeline.actions import environment, jobs, model, plan, reusable
 from pipeline.actions.expressions import ExpressionError
 from pipeline.actions.jobs import JobRun
 from pipeline.actions.ledger import JobState, Ledger
@@ -53,10 +53,28 @@ class Scheduler:
         """Decide a ready job: its instances queued, or ended at once (see `plan.decide_job`)."""
         ledger = self.ledger
         state = ledger.states.setdefault(job_id, JobState())
-        data = self.session.base_contexts(ledger.needs_context(job_id))
+        job = self.jobs[job_id]
         status = plan.job_status(ledger.results, plan.ancestors(self.jobs, job_id), self.cancelled.is_set())
         try:
-            state.instances, ended = plan.decide_job(job_id, self.jobs[job_id], data, status, self.session.root)
+            if model.CALLED_KEY in job:  # the end of a call: GitHub's result over the called jobs
+                result, outputs = reusable.end_of_call(job, ledger.results, ledger.job_outputs)
+                state.instances = [Instance(job_id, str(job.get("name", job_id)), job)]
+                ledger.finish(
+                    state.instances[0],
+                    Outcome(result, outputs=outputs, note=f"calls {job[model.CALLED_KEY]['uses']}"),
+                )
+                return
+            call = self.call_view(job)
+            if call is not None and not call.runs:
+                state.instances = [Instance(job_id, str(job.get("name", job_id)), job)]
+                ledger.finish(state.instances[0], Outcome(Result.SKIPPED, note=call.why))
+                return
+            data = self.session.base_contexts(ledger.needs_context(job_id), call)
+            state.instances, ended = plan.decide_job(job_id, job, data, status, self.session.root)
+        except (ExpressionError, UserError) as error:
+            state.instances = [Instance(job_id, str(job.get("name", job_id)), job)]
+            ledger.finish(state.instances[0], Outcome(Result.FAILURE, note=str(error)))
+            return
         except plan.UNEXPECTED as error:
             raise plan.unexpected(self.session.workflow.where("jobs", job_id), job_id, error) from error
         for instance in state.instances:
@@ -69,6 +87,18 @@ class Scheduler:
             else:
                 state.queued.append(instance)
                 ledger.mark(instance.key, "queued")
+
+    def call_view(self, job: Mapping[str, Any]) -> reusable.CallView | None:
+        """The call a job of a called workflow belongs to (None for the rehearsed workflow's own jobs)."""
+        ledger = self.ledger
+        return reusable.call_view(
+            job.get(model.CALL_KEY),
+            self.jobs,
+            ledger.results,
+            ledger.job_outputs,
+            self.session.base_contexts,
+            cancelled=self.cancelled.is_set(),
+        )
 
     def fail_fast(self, instance: Instance) -> None:
         """A failed matrix entry cancels its siblings (strategy.fail-fast, GitHub's default)."""
@@ -102,12 +132,13 @@ class Scheduler:
                 continue
             try:
                 needs = ledger.needs_context(instance.job_id)
-                data = self.session.base_contexts(needs)
+                call = self.call_view(instance.definition)
+                data = self.session.base_contexts(needs, call)
                 where = environment.placement(self.session.root, instance, data, self.session.host)
                 if isinstance(where, str):
                     self.end_now(instance, Outcome(Result.SKIPPED, note=f"GitHub only: {where}"))
                     continue
-                run = JobRun(self.session, instance, needs, environment.job_world(self.session, where))
+                run = JobRun(self.session, instance, needs, environment.job_world(self.session, where), call)
             except (ExpressionError, UserError) as error:
                 self.end_now(instance, Outcome(Result.FAILURE, note=str(error)))
                 continue

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeline.actions import contexts, expressions, runner_images
+from pipeline.actions import contexts, expressions, model, reusable, runner_images
 from pipeline.actions.model import Instance
 from pipeline.actions.workflow import Workflow
 
@@ -65,19 +65,21 @@ class RunSession:
     def log_path(self, key: str, suffix: str = ".log") -> Path:
         return self.logs / (safe_name(key) + suffix)
 
-    def base_contexts(self, needs: Mapping[str, Any]) -> dict[str, Any]:
-        """What a job's `if`, `name`, `strategy` and `env` may read."""
+    def base_contexts(self, needs: Mapping[str, Any], call: reusable.CallView | None = None) -> dict[str, Any]:
+        """What a job's `if`, `name`, `strategy` and `env` may read; a called job reads its call's inputs."""
         return {
             "github": dict(self.github),
             "needs": dict(needs),
             "vars": {},
             "secrets": {"GITHUB_TOKEN": ""},  # nosec B105 -- no token exists in a local run
-            "inputs": dict(self.inputs),
+            "inputs": dict(call.inputs if call is not None else self.inputs),
             "env": {},
         }
 
-    def job_contexts(self, instance: Instance, needs: Mapping[str, Any]) -> dict[str, Any]:
-        data = self.base_contexts(needs)
+    def job_contexts(
+        self, instance: Instance, needs: Mapping[str, Any], call: reusable.CallView | None = None
+    ) -> dict[str, Any]:
+        data = self.base_contexts(needs, call)
         data["github"]["job"] = instance.job_id
         strategy = instance.definition.get("strategy") or {}
         data["strategy"] = {
@@ -90,7 +92,8 @@ class RunSession:
         data["runner"] = contexts.runner_context(self.temp)
         data["steps"] = {}
         data["job"] = {"status": "success", "services": {}, "container": {}}
-        data["env"] = {key: str(value) for key, value in self.workflow_env().items()}
+        env = call.env if call is not None else self.workflow_env()
+        data["env"] = {key: str(value) for key, value in env.items()}
         return data
 
     def workflow_env(self) -> dict[str, str]:
@@ -103,6 +106,8 @@ class RunSession:
 
     def default_run(self, job: Mapping[str, Any]) -> dict[str, Any]:
         """`defaults.run` of the job over the workflow's."""
-        workflow_defaults = ((self.workflow.data.get("defaults") or {}).get("run")) or {}
+        call = job.get(model.CALL_KEY)
+        workflow = call["defaults"] if call else self.workflow.data.get("defaults")
+        workflow_defaults = ((workflow or {}).get("run")) or {}
         job_defaults = ((job.get("defaults") or {}).get("run")) or {}
         return {**workflow_defaults, **job_defaults}

@@ -17,13 +17,14 @@ import os
 import shutil
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pipeline import facts, processes
-from pipeline.actions import contexts, dryrun, expressions, triggers, validate
+from pipeline.actions import contexts, dryrun, expressions, model, reusable, triggers, validate
 from pipeline.actions.scheduler import Selection
 from pipeline.actions.session import RunSession
 from pipeline.actions.workflow import load
@@ -45,6 +46,10 @@ ACT_DEPARTS: Mapping[tuple[str, str], str] = {
     ("16-services.yml", "push"): SERVICES_CRASH,
     ("16-services.yml", "pull_request"): SERVICES_CRASH,
 }
+# What act says when GitHub would run no job of the workflow for the event.
+NO_JOBS = "Could not find any stages to run"
+# What act says of a matrix read from outputs: its dry run has none.
+RUN_TIME_MATRIX = "Error while evaluating matrix"
 # What neither can plan before a run: act's dry run runs no step, so it has no outputs either.
 DECIDED_AT_RUN_TIME = "decided at run time"
 
@@ -108,7 +113,9 @@ def repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(DATA / "corpus-actions", root / ".github/actions")
     stub = root.parent / "stub-action"
     stub.mkdir()
-    (stub / "action.yml").write_text("name: stand-in\nruns:\n  using: composite\n  steps: []\n")
+    (stub / "action.yml").write_text(
+        'name: stand-in\nruns:\n  using: composite\n  steps:\n    - {run: "true", shell: bash}\n'
+    )
     for args in (
         ["init", "-q", "-b", "main"],
         ["remote", "add", "origin", "https://github.com/corpus-owner/project.git"],
@@ -128,27 +135,47 @@ def payload_file(root: Path, event: str) -> Path:
     return path
 
 
-def act_plan(root: Path, workflow: str, event: str, image: str) -> collections.Counter[Entry]:
+@dataclass
+class ActPlan:
+    entries: collections.Counter[Entry] = field(default_factory=collections.Counter)
+    errors: list[str] = field(default_factory=list)  # a job act failed cancels what follows it: no plan
+
+
+def act_plan(root: Path, workflow: str, event: str, image: str) -> ActPlan:
     command = [act_binary(), event, "-n", "--json", "--pull=false", "-W", f".github/workflows/{workflow}"]
     command += ["-e", str(root.parent / f"{event}.json")]
+    # A cache of its own: act copies the stand-in actions there, and plans side by side would race for it.
+    cache = root.parent / "act-cache" / f"{workflow}-{event}"
+    command += ["--action-cache-path", str(cache)]
     for label in sorted(linux_labels()):
         command += ["-P", f"{label}={image}"]
     for action in sorted(remote_actions(root / ".github/workflows" / workflow)):
         command += ["--local-repository", f"{action}={root.parent / 'stub-action'}"]
     done = processes.run(command, cwd=root, env={**os.environ, "NO_COLOR": "1"}, timeout=300)
-    jobs = load(root / ".github/workflows" / workflow).jobs
+    jobs = reusable.expand(load(root / ".github/workflows" / workflow, root), root).jobs
     github = {"event_name": event, "ref": "refs/heads/main"}
-    planned: collections.Counter[Entry] = collections.Counter()
+    planned = ActPlan()
     for line in (done.stdout + done.stderr).splitlines():
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
+            planned.errors += [line] if line.startswith(("panic:", "Error:")) else []
             continue
-        if "jobResult" in record and record.get("jobID") in jobs:
+        if record.get("level") == "error":
+            planned.errors.append(str(record.get("msg")))
+        definition = job_named(jobs, str(record.get("jobID", "")))
+        if "jobResult" in record and definition is not None:
             matrix = record.get("matrix") or {}
-            if runs_on_linux(jobs[record["jobID"]], matrix, github):
-                planned[entry(record["jobID"], matrix)] += 1
+            if runs_on_linux(definition, matrix, github):
+                planned.entries[entry(record["jobID"], matrix)] += 1
     return planned
+
+
+def job_named(jobs: Mapping[str, Mapping[str, Any]], job_id: str) -> Mapping[str, Any] | None:
+    """The definition of a job act names by its id in its own workflow (a called job's id has no prefix)."""
+    if job_id in jobs and "uses" not in jobs[job_id] and model.CALLED_KEY not in jobs[job_id]:
+        return jobs[job_id]
+    return next((job for full, job in jobs.items() if full.endswith(f" / {job_id}")), None)
 
 
 def our_plan(root: Path, workflow: str, event: str) -> tuple[collections.Counter[Entry], set[str]]:
@@ -156,7 +183,7 @@ def our_plan(root: Path, workflow: str, event: str) -> tuple[collections.Counter
     payload = contexts.read_payload(root.parent / f"{event}.json")
     trigger = contexts.Trigger(event, "refs/heads/main" if event == "push" else "", payload)  # type: ignore[arg-type]
     path = root / ".github/workflows" / workflow
-    loaded = load(path, root)
+    loaded = reusable.expand(load(path, root), root)
     try:
         triggers.check(loaded.data.get("on"), trigger, workflow)
     except UserError:  # GitHub does not run the workflow for this event: nothing is planned
@@ -170,15 +197,18 @@ def our_plan(root: Path, workflow: str, event: str) -> tuple[collections.Counter
     later = {job.job_id for job in planned if job.state == DECIDED_AT_RUN_TIME}
     counted: collections.Counter[Entry] = collections.Counter()
     for job in planned:
+        definition = jobs[job.job_id]
+        if model.CALLED_KEY in definition:
+            continue  # the end of a call: act has no such job
         if job.state in ("runs here", "GitHub only", "not selected") and runs_on_linux(
-            jobs[job.job_id], job.matrix, session.github
+            definition, job.matrix, session.github
         ):
-            counted[entry(job.job_id, job.matrix)] += 1
+            counted[entry(job.job_id.rsplit(" / ", 1)[-1], job.matrix)] += 1
     return counted, later
 
 
 @pytest.fixture(scope="module")
-def act_plans(repository: Path, docker_engine: None) -> dict[tuple[str, str], collections.Counter[Entry]]:
+def act_plans(repository: Path, docker_engine: None) -> dict[tuple[str, str], ActPlan]:
     """act's plan of every corpus workflow and event, four act processes at a time (act's dry run still asks
     the engine about the images)."""
     image = facts.dockerfile_images(ROOT / "backend/Dockerfile")["python-image"]
@@ -193,13 +223,16 @@ def act_plans(repository: Path, docker_engine: None) -> dict[tuple[str, str], co
 @pytest.mark.parametrize("event", EVENTS)
 @pytest.mark.parametrize("workflow", [path.name for path in CORPUS])
 def test_invoke_ci_plans_the_jobs_and_entries_act_plans(
-    repository: Path, act_plans: dict[tuple[str, str], collections.Counter[Entry]], workflow: str, event: str
+    repository: Path, act_plans: dict[tuple[str, str], ActPlan], workflow: str, event: str
 ) -> None:
     ours, later = our_plan(repository, workflow, event)
-    theirs = act_plans[(workflow, event)]
+    act = act_plans[(workflow, event)]
     if (workflow, event) in ACT_DEPARTS:
         assert ours, "invoke ci plans the job act cannot"
         pytest.xfail(ACT_DEPARTS[(workflow, event)])
+    errors = [e for e in act.errors if NO_JOBS not in e and not (later and RUN_TIME_MATRIX in e)]
+    assert not errors, f"act could not plan {workflow} on {event}: {errors[:5]}"
+    theirs = act.entries
     for job_id in later:  # neither knows outputs before a run; their dependants are left out on both sides
         ours = collections.Counter({e: n for e, n in ours.items() if e[0] != job_id})
         theirs = collections.Counter({e: n for e, n in theirs.items() if e[0] != job_id})
@@ -218,5 +251,6 @@ def test_the_corpus_covers_the_constructs_teams_write() -> None:
         "exclude:", "include:", "fromJSON(", "needs:", "always()", "failure()", "!cancelled()", "runs-on: ${{",
         "windows-latest", "macos", "-arm", "self-hosted", "container:", "services:", "uses: ./", "docker://",
         "continue-on-error:", "environment:", "workflow_dispatch", "pypy", "3.14t", "outputs:", "concurrency:",
+        "uses: ./.github/workflows/", "workflow_call:",
     ):  # fmt: skip
         assert construct in text, construct

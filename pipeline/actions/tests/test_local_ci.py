@@ -199,7 +199,10 @@ def test_dry_run_plans_every_job_and_step(project_copy: Path) -> None:
     assert "--resolve-outputs: running sessions (their outputs shape the plan), nothing else" in output
     assert "tests (tests-3.12): runs here" in output
     assert "  - uses actions/setup-python: GitHub only (runner setup; here the job's PATH holds" in output
-    assert "Deploy: GitHub only (calls the reusable workflow" in output
+    # deploy.yml is a local reusable workflow: its jobs are planned here, each as GitHub runs it.
+    assert "Deploy / Deploy readiness: runs here" in output
+    assert "Deploy / Build and push to GHCR: GitHub only (docker/login-action" in output
+    assert "Deploy: runs here (calls ./.github/workflows/deploy.yml: the jobs above)" in output
     pull = invoke_ci(project_copy, "--dry-run")
     assert "report-failure: skipped (if: failure() && github.event_name == 'push'" in pull.stdout
     assert "tests: decided at run time (its matrix depends on `needs.sessions.outputs.tests`" in pull.stdout
@@ -420,6 +423,94 @@ def test_a_local_composite_action_runs_with_githubs_semantics(project_copy: Path
     broken = log_of(project_copy, "breaks")
     assert "42-AFTER-THE-FAILURE" not in broken
     assert "the job saw the failure" in broken
+
+
+CALLED = """\
+name: Called
+on:
+  workflow_call:
+    inputs:
+      flavour: {type: string, required: true}
+      strict: {type: boolean, default: false}
+      scoops: {type: number, default: 2}
+    outputs:
+      served:
+        value: ${{ jobs.serve.outputs.served }}
+env:
+  FROM_CALLED_WORKFLOW: called-env
+jobs:
+  serve:
+    runs-on: ubuntu-24.04
+    outputs:
+      served: ${{ steps.s.outputs.served }}
+    steps:
+      - id: s
+        run: |
+          echo "served=${{ inputs.flavour }} x${{ inputs.scoops }}" >> "$GITHUB_OUTPUT"
+          echo "strict is boolean: ${{ inputs.strict == true }}; env $FROM_CALLED_WORKFLOW; caller env [$FROM_CALLER]"
+  deeper:
+    needs: serve
+    uses: ./.github/workflows/nested.yml
+    with:
+      topping: ${{ inputs.flavour }}-sprinkles
+"""
+NESTED = """\
+name: Nested
+on:
+  workflow_call:
+    inputs:
+      topping: {type: string}
+jobs:
+  top:
+    runs-on: ubuntu-24.04
+    steps:
+      - run: echo "nested topping ${{ inputs.topping }}"
+"""
+
+
+def test_a_local_reusable_workflow_runs_with_inputs_outputs_and_nesting(project_copy: Path) -> None:
+    workflows = project_copy / ".github/workflows"
+    (workflows / "called.yml").write_text(CALLED)
+    (workflows / "nested.yml").write_text(NESTED)
+    workflow = write_workflow(
+        project_copy,
+        """\
+        env:
+          FROM_CALLER: caller-env
+        jobs:
+          order:
+            strategy:
+              matrix:
+                flavour: [vanilla, mint]
+            uses: ./.github/workflows/called.yml
+            with:
+              flavour: ${{ matrix.flavour }}
+              strict: true
+          gated:
+            if: github.event_name == 'push'
+            uses: ./.github/workflows/nested.yml
+            with:
+              topping: never
+          receipt:
+            needs: [order, gated]
+            if: always() && needs.order.result == 'success'
+            runs-on: ubuntu-24.04
+            steps:
+              - run: echo "receipt ${{ needs.order.outputs.served }} gated=${{ needs.gated.result }}"
+        """,
+    )
+    result = invoke_ci(project_copy, "--workflow", workflow)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    for key in ("order (vanilla) / serve", "order (mint) / serve", "order (mint) / deeper / top", "receipt"):
+        assert f"job={key}  result=success" in output, key
+    assert "job=gated / top  result=skipped" in output
+    serve = log_of(project_copy, "order_vanilla_serve")
+    assert "strict is boolean: true; env called-env; caller env []" in serve  # the caller's env stays there
+    assert "nested topping mint-sprinkles" in log_of(project_copy, "order_mint_deeper_top")
+    assert "receipt mint x2 gated=skipped" in log_of(project_copy, "receipt") or "receipt vanilla x2" in log_of(
+        project_copy, "receipt"
+    )
 
 
 HANGS = """\
