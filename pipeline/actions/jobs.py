@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pipeline.actions import composite, environment, expressions, files, services, steps
+from pipeline.actions.background import Background
 from pipeline.actions.expressions import ExpressionError, Status
 from pipeline.actions.model import Instance, Outcome, Result, StepKind
 from pipeline.actions.reusable import CallView
@@ -57,10 +58,12 @@ class JobRun:
         self.step_prefix = ""
         self.defaults_apply = True
         self.action_env: dict[str, str] = {}
+        self.background = Background(self)
 
     def cancel(self) -> None:
-        """Stop this job: its running step's process group, then (as `run` unwinds) its services."""
+        """Stop this job: its running steps' process groups, then (as `run` unwinds) its services."""
         self.groups.stop_all()
+        self.background.stop_all()
 
     def value(self, text: Any, key: Key) -> str:
         return expressions.interpolate(str(text), self.contexts, allowed=allowed(key), workspace=self.session.root)
@@ -89,11 +92,15 @@ class JobRun:
         ) as job_services:
             self.contexts["job"] = {"status": Result.SUCCESS.value, "services": job_services, "container": {}}
             timed_out = False
+            self.background.deadline = deadline
             for index, step in enumerate(self.job.get("steps") or []):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     timed_out = True
                     break
+                if self.background.handles(step):
+                    self.control(step, index, log)
+                    continue
                 record, step_timed_out = StepRun(self, step, index).run(log, remaining)
                 self.records.append(record)
                 timed_out = timed_out or step_timed_out
@@ -104,8 +111,20 @@ class JobRun:
                     self.contexts["job"]["status"] = Result.FAILURE.value
                 if timed_out:
                     break
+            if timed_out:
+                self.background.stop_all()
+            self.control({"wait-all": True}, -1, log)  # a job ends when its background steps have
             outputs = self.outputs()
         return self.outcome(timed_out, outputs)
+
+    def control(self, step: Mapping[str, Any], index: int, log: IO[str]) -> None:
+        """A step of GitHub's parallel steps (pipeline.actions.background); a wrong target fails the job."""
+        try:
+            self.background.run(step, index, log)
+        except UserError as error:
+            log.write(f"[invoke ci] {error}\n")
+            self.failed = True
+            self.contexts["job"]["status"] = Result.FAILURE.value
 
     def resolved_services(self) -> dict[str, dict[str, Any]]:
         raw = self.typed(self.job.get("services") or {}, "jobs.<job_id>.services")
@@ -235,11 +254,12 @@ class StepRun:
         self.record.outputs = command_files.outputs()
         timed_out = code is None and not job.groups.stopping.is_set()
         self.record.outcome = Result.SUCCESS if code == 0 else Result.FAILURE
-        if code is None and job.groups.stopping.is_set():
+        if code != 0 and job.groups.stopping.is_set():  # stopped, whatever it exited with on the way out
             self.record.outcome = Result.CANCELLED
         self.record.conclusion = Result.SUCCESS if continue_on_error else self.record.outcome
         if self.record.outcome is not Result.SUCCESS:
-            why = "timed out" if timed_out else f"exited {code}"
+            cancelled = self.record.outcome is Result.CANCELLED
+            why = "timed out" if timed_out else "was cancelled" if cancelled else f"exited {code}"
             self.record.note = f"`{script_text.strip()}` {why}" + (" (continue-on-error)" if continue_on_error else "")
             log.write(f"[invoke ci] {self.record.note}\n")
         return self.record, timed_out and limit >= remaining

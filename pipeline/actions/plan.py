@@ -71,10 +71,6 @@ def job_runs(job: Mapping[str, Any], contexts: Mapping[str, Any], status: Status
     )
 
 
-# Step keys of GitHub's parallel steps (workflow-parser 0.3.61), not run here yet.
-PARALLEL_STEP_KEYS = ("parallel", "background", "wait", "wait-all", "cancel")
-
-
 def github_only_job(job: Mapping[str, Any], root: Path) -> str:
     """Why a job runs only on GitHub, or ''; a local action that is not there is a UserError (the job fails,
     as on GitHub)."""
@@ -101,8 +97,7 @@ def github_only_step(step: Mapping[str, Any], root: Path) -> str:
         return composite.load(root, uses).github_only()
     if uses.startswith("docker://"):
         return f"uses the Docker action {uses} (not run here)"
-    keys = [key for key in PARALLEL_STEP_KEYS if key in step]
-    return f"uses GitHub's parallel steps (`{keys[0]}:`, not run here yet)" if keys else ""
+    return ""
 
 
 def instances(job_id: str, job: Mapping[str, Any], contexts: Mapping[str, Any]) -> list[Instance]:

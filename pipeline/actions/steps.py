@@ -46,7 +46,14 @@ def step_label(step: Mapping[str, Any], index: int) -> str:
         return str(step["name"])
     if "run" in step:
         return "Run " + str(step["run"]).strip().splitlines()[0]
-    return f"uses {str(step.get('uses', '')).split('@')[0]}"
+    if "uses" in step:
+        return f"uses {str(step.get('uses', '')).split('@')[0]}"
+    if "parallel" in step:
+        return f"parallel: {len(step['parallel'] or [])} steps side by side"
+    for key in ("wait", "wait-all", "cancel"):
+        if key in step:
+            return f"{key}: {step[key]}"
+    return f"step {index + 1}"
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Honoured or refused: every construct of a workflow is one `invoke ci` implements
 with GitHub's semantics, one it reports as GitHub-only (another OS or runner, a
-container job, a local, Docker or parallel-steps construct not run here yet, a remote
-reusable workflow: the plan and the final table say so, with the reason), or a
+container job, a local JavaScript or Docker action, a remote reusable workflow: the plan
+and the final table say so, with the reason), or a
 `file:line` refusal: what invoke ci would run differently from GitHub without saying so.
 
 `python -m pipeline.actions.support FILE...` prints one refusal per line and
@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeline.actions import plan
+from pipeline.actions import background
 from pipeline.actions.workflow import Workflow, load
 
 # What invoke ci runs as GitHub does.
@@ -27,7 +27,7 @@ JOB_KEYS = {
 CALLER_KEYS = {"name", "needs", "if", "permissions", "uses", "with", "secrets", "concurrency", "strategy"}
 STEP_KEYS = {
     "id", "name", "if", "uses", "run", "shell", "with", "env", "working-directory", "continue-on-error",
-    "timeout-minutes", *plan.PARALLEL_STEP_KEYS,
+    "timeout-minutes", *background.STEP_KEYS,
 }  # fmt: skip
 STRATEGY_KEYS = {"matrix", "fail-fast", "max-parallel"}
 SERVICE_KEYS = {"image", "env", "ports", "options"}

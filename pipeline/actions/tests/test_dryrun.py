@@ -151,7 +151,8 @@ def test_constructs_not_run_here_make_their_job_github_only(plan_of: PlanOf) -> 
     assert "JavaScript (node20) action ./.github/actions/js" in str(plan["javascript"]["why"])
     assert plan["missing-action"]["state"] == "fails"
     assert "there is no action.yml or action.yaml" in str(plan["missing-action"]["why"])
-    assert "parallel steps" in str(plan["side-by-side"]["why"])
+    assert plan["side-by-side"]["state"] == "runs here"  # GitHub's parallel steps run here
+    assert plan["side-by-side"]["steps"] == ["runs here"]
     assert "reusable workflow octo-org" in str(plan["remote"]["why"])
     assert plan["after"] == {"state": "skipped", "why": "needs in-container, which does not run here", "steps": []}
     assert plan["after-anyway"]["state"] == "runs here"

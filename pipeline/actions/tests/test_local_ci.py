@@ -513,6 +513,57 @@ def test_a_local_reusable_workflow_runs_with_inputs_outputs_and_nesting(project_
     )
 
 
+def test_parallel_steps_run_side_by_side_with_their_logs_apart(project_copy: Path) -> None:
+    """Two steps that each wait for the other's file can only both finish side by side; a background
+    service is cancelled (which does not fail the job); a failed background step fails the job once waited."""
+    workflow = write_workflow(
+        project_copy,
+        """\
+        jobs:
+          side-by-side:
+            runs-on: ubuntu-24.04
+            steps:
+              - parallel:
+                  - run: touch "$RUNNER_TEMP/l" && until [ -e "$RUNNER_TEMP/r" ]; do sleep 0.1; done; echo left-done
+                  - run: touch "$RUNNER_TEMP/r" && until [ -e "$RUNNER_TEMP/l" ]; do sleep 0.1; done; echo right-done
+              - id: service
+                background: true
+                run: echo "service up" && sleep 600
+              - id: probe
+                background: true
+                run: echo "result=probed" >> "$GITHUB_OUTPUT"
+              - wait: probe
+              - run: echo "after wait ${{ steps.probe.outputs.result }}"
+              - cancel: service
+              - run: echo "service cancelled ${{ steps.service.outcome }}"
+          background-failure:
+            runs-on: ubuntu-24.04
+            steps:
+              - id: doomed
+                background: true
+                run: exit 3
+              - wait-all: true
+              - if: failure()
+                run: echo "the job saw it"
+        """,
+    )
+    started = time.monotonic()
+    result = invoke_ci(project_copy, "--workflow", workflow, timeout=120)
+    output = result.stdout + result.stderr
+    assert time.monotonic() - started < 60, "the cancelled service step ran on"
+    assert result.returncode == 1, output[-3000:]
+    assert "job=side-by-side  result=success" in output
+    assert "job=background-failure  result=failure" in output
+    log = log_of(project_copy, "side-by-side")
+    assert "left-done" in log
+    assert "right-done" in log
+    assert "after wait probed" in log
+    assert "service cancelled cancelled" in log
+    logs = project_copy / ".cache/ci-logs"
+    assert "service up" in (logs / "side-by-side.step-service.log").read_text()  # its own log, kept apart
+    assert "the job saw it" in log_of(project_copy, "background-failure")
+
+
 HANGS = """\
     jobs:
       hangs:
