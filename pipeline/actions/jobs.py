@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from pipeline.actions import composite, environment, expressions, files, services, steps
+from pipeline.actions import composite, concurrency, environment, expressions, files, services, steps
 from pipeline.actions.background import Background
 from pipeline.actions.expressions import ExpressionError, Status
 from pipeline.actions.model import Instance, Outcome, Result, StepKind
@@ -80,6 +80,18 @@ class JobRun:
         return float(minutes) * 60 if minutes not in (None, "") else math.inf
 
     def run(self, log: IO[str]) -> Outcome:
+        group = concurrency.group_of(self.job.get("concurrency"), self.contexts, allowed("jobs.<job_id>.concurrency"))
+        if group is not None and group.name == self.session.concurrency_group:
+            note = (
+                f"Canceling since a deadlock for concurrency group '{group.name}' was detected between "
+                f"'top level workflow' and '{self.instance.job_id}'"
+            )  # GitHub's own words for it
+            return Outcome(Result.CANCELLED, note=note)
+        waiting = concurrency.Group(group.name, cancel_in_progress=False) if group else None  # waits, never cancels
+        with concurrency.held(self.session.root, waiting, lambda line: log.write(f"[invoke ci] {line}\n")):
+            return self.run_steps(log)
+
+    def run_steps(self, log: IO[str]) -> Outcome:
         deadline = time.monotonic() + self.timeout(self.job, "jobs.<job_id>.timeout-minutes")
         env = {key: self.value(value, "jobs.<job_id>.env") for key, value in (self.job.get("env") or {}).items()}
         self.contexts["env"] = {**self.contexts["env"], **env}

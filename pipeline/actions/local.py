@@ -15,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 
 from pipeline import console, processes
-from pipeline.actions import contexts, display, dryrun, reusable, services, triggers
+from pipeline.actions import concurrency, contexts, display, dryrun, expressions, reusable, services, triggers
 from pipeline.actions.display import report
 from pipeline.actions.model import Outcome
 from pipeline.actions.scheduler import Scheduler, Selection
@@ -94,9 +94,18 @@ def rehearse(session: RunSession, selection: Selection, workers: int) -> tuple[d
             planned = dryrun.plan_workflow(session, selection, resolve_outputs=True, say=console.say)
         check_selection(planned, selection)
     scheduler = Scheduler(session, selection, workers, console.say)
+    group = concurrency.group_of(
+        session.workflow.data.get("concurrency"),
+        session.base_contexts({}),
+        expressions.AVAILABILITY["concurrency"],
+    )
     started = time.monotonic()
     try:
-        with processes.interrupt_on_termination(), display.live(scheduler):
+        with (
+            processes.interrupt_on_termination(),
+            concurrency.held(session.root, group, console.say),
+            display.live(scheduler),
+        ):
             outcomes = scheduler.run()
     except KeyboardInterrupt:  # Ctrl-C, SIGTERM (`timeout`, a cancelled CI job) or SIGHUP (a closed terminal)
         with second_interrupt_exits():

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeline.actions import contexts, expressions, model, reusable, runner_images
+from pipeline.actions import concurrency, contexts, expressions, model, reusable, runner_images
 from pipeline.actions.model import Instance
 from pipeline.actions.workflow import Workflow
 
@@ -51,6 +51,10 @@ class RunSession:
             else {}
         )
         self.system_path = runner_images.system_path(self.host, self.temp / "mirrors")
+        group = concurrency.group_of(
+            workflow.data.get("concurrency"), self.base_contexts({}), expressions.AVAILABILITY["concurrency"]
+        )
+        self.concurrency_group = group.name if group else None
 
     def close(self) -> None:
         shutil.rmtree(self.temp, ignore_errors=True)

@@ -564,6 +564,66 @@ def test_parallel_steps_run_side_by_side_with_their_logs_apart(project_copy: Pat
     assert "the job saw it" in log_of(project_copy, "background-failure")
 
 
+def concurrent_workflow(cancel_in_progress: bool) -> str:
+    return f"""\
+    concurrency:
+      group: rehearsal-${{{{ github.ref }}}}
+      cancel-in-progress: {str(cancel_in_progress).lower()}
+    jobs:
+      slow:
+        runs-on: ubuntu-24.04
+        steps:
+          - run: |
+              echo "start-$WHICH" >> "$GITHUB_WORKSPACE/order"
+              sleep "$SECONDS_TO_SLEEP"
+              echo "end-$WHICH" >> "$GITHUB_WORKSPACE/order"
+    """
+
+
+def start_ci(root: Path, workflow: str, which: str, seconds: int) -> subprocess.Popen[str]:
+    env = {**copy_env(root), "WHICH": which, "SECONDS_TO_SLEEP": str(seconds)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "invoke", "ci", "--workflow", workflow],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for_line(path: Path, line: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and line in path.read_text().split():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{line} never appeared in {path}")
+
+
+@pytest.mark.parametrize("cancel_in_progress", [False, True])
+def test_a_second_run_of_a_concurrency_group_waits_or_cancels_the_first(
+    project_copy: Path, cancel_in_progress: bool
+) -> None:
+    workflow = write_workflow(project_copy, concurrent_workflow(cancel_in_progress))
+    share_tools(project_copy)
+    order = project_copy / "order"
+    first = start_ci(project_copy, workflow, "first", 600 if cancel_in_progress else 4)
+    wait_for_line(order, "start-first")
+    second = start_ci(project_copy, workflow, "second", 1)
+    second_output, _ = second.communicate(timeout=120)
+    first_output, _ = first.communicate(timeout=60)
+    assert second.returncode == 0, second_output
+    if cancel_in_progress:
+        assert "concurrency: cancelling the run in progress of group 'rehearsal-refs/pull/1/merge'" in second_output
+        assert first.returncode == 143, first_output  # stopped as SIGTERM stops it
+        assert order.read_text().split() == ["start-first", "start-second", "end-second"]
+    else:
+        assert "concurrency: waiting for the run in progress of group 'rehearsal-refs/pull/1/merge'" in second_output
+        assert first.returncode == 0, first_output
+        assert order.read_text().split() == ["start-first", "end-first", "start-second", "end-second"]
+
+
 HANGS = """\
     jobs:
       hangs:
