@@ -293,6 +293,32 @@ def create_service(
     return docker(*arguments)
 
 
+def create_job_container(
+    image: str,
+    *,
+    network: str,
+    labels: Mapping[str, str],
+    env: Mapping[str, object],
+    mounts: Sequence[Path],
+    options: str = "",
+) -> processes.Completed:
+    """A container job's container, as GitHub's runner makes it: on the job's network, `mounts` at the
+    same paths (the checkout, the job's files), kept alive by `tail -f /dev/null` while steps run in it."""
+    arguments = create_arguments(image, labels=labels, env=env, network=network, options=options)
+    volumes = [argument for mount in mounts for argument in ("--volume", f"{mount}:{mount}")]
+    return docker(arguments[0], *volumes, "--entrypoint", "tail", *arguments[1:], "-f", "/dev/null")
+
+
+def exec_command(container: str, argv: Sequence[str], *, env: Mapping[str, str], workdir: Path) -> list[str]:
+    """The argv that runs a step inside a container job's container (run through `processes`, as a step)."""
+    variables = [argument for key, value in env.items() for argument in ("--env", f"{key}={value}")]
+    return command("exec", "--interactive", "--workdir", str(workdir), *variables, container, *argv)
+
+
+def has_program(container: str, program: str) -> bool:
+    return docker("exec", container, "sh", "-c", f"command -v {shlex.quote(program)}").returncode == 0
+
+
 def start_container(container: str) -> processes.Completed:
     return docker("start", container)
 

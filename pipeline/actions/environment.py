@@ -79,7 +79,23 @@ def step_environ(session: RunSession, job: JobRun, env: Mapping[str, str], files
     base = job.world.environ(session.host, session.system_path, session.empty)
     for name in (*GITHUB_ONLY_VARIABLES, *COMMAND_FILE_VARIABLES):
         base.pop(name, None)
+    base.update(runner_variables(session, job, env, files))
+    if any(name in base for name in COLOR_FORCING):  # the workflow asks for colour; nox refuses both at once
+        base.pop("NO_COLOR", None)
+    base["PATH"] = steps.merged_path(base["PATH"], job.added_path)
+    return base
+
+
+def container_environ(session: RunSession, job: JobRun, env: Mapping[str, str], files: CommandFiles) -> dict[str, str]:
+    """A step's environment inside a container job's container: the runner's variables and the workflow's env,
+    nothing of this machine's (the container has its own PATH and tools)."""
+    return runner_variables(session, job, env, files)
+
+
+def runner_variables(session: RunSession, job: JobRun, env: Mapping[str, str], files: CommandFiles) -> dict[str, str]:
+    """What GitHub's runner sets for every step, then GITHUB_ENV's additions, the action's, the step's env."""
     github = job.contexts["github"]
+    base: dict[str, str] = {}
     base.update(
         {
             "CI": "true",
@@ -103,7 +119,4 @@ def step_environ(session: RunSession, job: JobRun, env: Mapping[str, str], files
     base.update(job.action_env)
     base.update(env)
     base.update(files.environ())
-    if any(name in base for name in COLOR_FORCING):  # the workflow asks for colour; nox refuses both at once
-        base.pop("NO_COLOR", None)
-    base["PATH"] = steps.merged_path(base["PATH"], job.added_path)
     return base

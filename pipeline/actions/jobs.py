@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from pipeline import engine
 from pipeline.actions import composite, concurrency, environment, expressions, files, services, steps
 from pipeline.actions.background import Background
 from pipeline.actions.expressions import ExpressionError, Status
@@ -59,6 +60,7 @@ class JobRun:
         self.defaults_apply = True
         self.action_env: dict[str, str] = {}
         self.background = Background(self)
+        self.container: dict[str, Any] = {}  # a container job's container, once started
 
     def cancel(self) -> None:
         """Stop this job: its running steps' process groups, then (as `run` unwinds) its services."""
@@ -97,12 +99,17 @@ class JobRun:
         self.contexts["env"] = {**self.contexts["env"], **env}
         with services.started(
             self.resolved_services(),
+            container=self.job_container(),
             run_label=self.session.run_id,
             job_key=self.instance.key,
             resolve_image=self.session.resolve_image,
             stopping=self.groups.stopping,
-        ) as job_services:
-            self.contexts["job"] = {"status": Result.SUCCESS.value, "services": job_services, "container": {}}
+        ) as started:
+            self.container = started.container
+            job_context = {"status": Result.SUCCESS.value, "services": started.services, "container": {}}
+            if started.container:
+                job_context["container"] = {"id": started.container["id"], "network": started.container["network"]}
+            self.contexts["job"] = job_context
             timed_out = False
             self.background.deadline = deadline
             for index, step in enumerate(self.job.get("steps") or []):
@@ -137,6 +144,20 @@ class JobRun:
             log.write(f"[invoke ci] {error}\n")
             self.failed = True
             self.contexts["job"]["status"] = Result.FAILURE.value
+
+    def job_container(self) -> services.JobContainer | None:
+        """The job's `container:` (an image, or a mapping with image, env and options), evaluated."""
+        raw = self.typed(self.job.get("container"), "jobs.<job_id>.container")
+        if not raw:
+            return None
+        spec = raw if isinstance(raw, Mapping) else {"image": raw}
+        env = {key: self.value(value, "jobs.<job_id>.container") for key, value in (spec.get("env") or {}).items()}
+        return services.JobContainer(
+            image=self.value(spec["image"], "jobs.<job_id>.container"),
+            env=env,
+            options=self.value(spec.get("options") or "", "jobs.<job_id>.container"),
+            mounts=(self.session.root, self.session.temp),
+        )
 
     def resolved_services(self) -> dict[str, dict[str, Any]]:
         raw = self.typed(self.job.get("services") or {}, "jobs.<job_id>.services")
@@ -174,7 +195,7 @@ def execute(run: JobRun, log_path: Path, summary_path: Path) -> Outcome:
     with log_path.open("w", encoding="utf-8") as log:
         started = time.monotonic()
         try:
-            if run.world.missing:
+            if run.world.missing and not run.job.get("container"):  # a container job has the container's Pythons
                 raise UserError(
                     f"the job needs Python {', '.join(run.world.missing)} (its runner image or setup-python "
                     "provides it on GitHub), which this machine does not have",
@@ -255,9 +276,19 @@ class StepRun:
             job.contexts["env"] = env_context
         command_files = files.CommandFiles(job.folder, f"{job.step_prefix}{self.index}")
         script = steps.write_script(job.folder, shell, script_text)
-        env = environment.step_environ(job.session, job, {**env_context, **step_env}, command_files)
+        step_variables = {**env_context, **step_env}
+        if job.container:
+            env = environment.container_environ(job.session, job, step_variables, command_files)
+        else:
+            env = environment.step_environ(job.session, job, step_variables, command_files)
         log.write(f"[invoke ci] {self.record.label}\n$ {script_text.strip()}\n")
-        code = job.groups.run(steps.shell_argv(shell, script), cwd=cwd, env=env, log=log, timeout=min(limit, remaining))
+        argv = steps.shell_argv(shell, script)
+        if job.container:  # a container job: the step runs inside its container, in the same folder
+            if shell is None and job.container["shell"] == "sh":
+                argv = steps.shell_argv("sh", script)
+            argv = engine.exec_command(job.container["id"], argv, env=env, workdir=cwd)
+            env = {**job.session.host}
+        code = job.groups.run(argv, cwd=cwd, env=env, log=log, timeout=min(limit, remaining))
         job.added_env.update(command_files.env())
         job.contexts["env"].update(command_files.env())
         job.added_path += command_files.path_entries()

@@ -81,8 +81,6 @@ def github_only_job(job: Mapping[str, Any], root: Path) -> str:
         return f"calls the reusable workflow {uses} of another repository"
     if job.get("environment"):
         return "deploys to a GitHub environment (its approvals and secrets exist only there)"
-    if job.get("container"):
-        return "runs its steps in a container: (not imitated here yet)"
     reasons = (github_only_step(step, root) for step in job.get("steps") or [] if isinstance(step, Mapping))
     return next((reason for reason in reasons if reason), "")
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pipeline import engine
@@ -39,6 +41,14 @@ def remove_labelled(label: str) -> None:
     engine.remove_labelled(label)
 
 
+@dataclass
+class JobContainers:
+    """What `started` yields: the `job.services` and `job.container` contexts."""
+
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    container: dict[str, Any] = field(default_factory=dict)
+
+
 @contextlib.contextmanager
 def started(
     services: Mapping[str, Mapping[str, Any]],
@@ -47,18 +57,23 @@ def started(
     job_key: str,
     resolve_image: Callable[[str], str],
     stopping: threading.Event,
-) -> Iterator[dict[str, dict[str, Any]]]:
-    """Start the services, wait until healthy; yield the `job.services` context; remove them all."""
-    if not services:
-        yield {}
+    container: JobContainer | None = None,
+) -> Iterator[JobContainers]:
+    """Start the job's container (a `container:` job) and its services on one network, wait until the services
+    are healthy; yield the `job.services` and `job.container` contexts; remove them all."""
+    if not services and container is None:
+        yield JobContainers()
         return
     labels = {LABEL: run_label, JOB_LABEL: job_key}
     network = f"invoke-ci-{run_label}-{abs(hash(job_key)) % 10**8}"
     context: dict[str, dict[str, Any]] = {}
+    job_container: dict[str, Any] = {}
     try:
         created = engine.create_network(network, labels)
         if created.returncode:
             raise UserError(f"cannot create the job's network: {created.stderr.strip()}", "check the Docker engine")
+        if container is not None:
+            job_container = start_job_container(container, network, labels, resolve_image)
         for name, service in services.items():
             image = resolve_image(str(service["image"]))
             made = engine.create_service(name, service, image, network=network, labels=labels)
@@ -66,10 +81,38 @@ def started(
                 raise UserError(
                     f"service {name} ({image}) was not created: {made.stderr.strip()}", "see docker's message"
                 )
-            container = made.stdout.strip()
-            engine.start_container(container)
-            wait_healthy(name, container, stopping)
-            context[name] = {"id": container, "network": network, "ports": engine.published_ports(container)}
-        yield context
+            service_id = made.stdout.strip()
+            engine.start_container(service_id)
+            wait_healthy(name, service_id, stopping)
+            context[name] = {"id": service_id, "network": network, "ports": engine.published_ports(service_id)}
+        yield JobContainers(context, job_container)
     finally:
-        engine.remove_network(network, [service["id"] for service in context.values()])
+        ids = [service["id"] for service in context.values()] + ([job_container["id"]] if job_container else [])
+        engine.remove_network(network, ids)
+
+
+@dataclass(frozen=True)
+class JobContainer:
+    """A job's `container:` (its image, env, options), read from the workflow."""
+
+    image: str
+    env: Mapping[str, str]
+    options: str
+    mounts: tuple[Path, ...]
+
+
+def start_job_container(
+    spec: JobContainer, network: str, labels: Mapping[str, str], resolve_image: Callable[[str], str]
+) -> dict[str, Any]:
+    """The job container, started: the `job.container` context."""
+    image = resolve_image(spec.image)
+    made = engine.create_job_container(
+        image, network=network, labels=labels, env=spec.env, mounts=spec.mounts, options=spec.options
+    )
+    if made.returncode:
+        raise UserError(f"the job container ({image}) was not created: {made.stderr.strip()}", "see docker's message")
+    identifier = made.stdout.strip()
+    started_now = engine.start_container(identifier)
+    if started_now.returncode:
+        raise UserError(f"the job container ({image}) did not start: {started_now.stderr.strip()}", "see above")
+    return {"id": identifier, "network": network, "shell": "bash" if engine.has_program(identifier, "bash") else "sh"}

@@ -1,7 +1,7 @@
 """Honoured or refused: every construct of a workflow is one `invoke ci` implements
 with GitHub's semantics, one it reports as GitHub-only (another OS or runner, a
-container job, a local JavaScript or Docker action, a remote reusable workflow: the plan
-and the final table say so, with the reason), or a
+local JavaScript or Docker action, a remote reusable workflow: the plan and the final
+table say so, with the reason), or a
 `file:line` refusal: what invoke ci would run differently from GitHub without saying so.
 
 `python -m pipeline.actions.support FILE...` prints one refusal per line and

@@ -136,25 +136,26 @@ def test_constructs_not_run_here_make_their_job_github_only(plan_of: PlanOf) -> 
         remote:
           uses: octo-org/workflows/.github/workflows/ci.yml@v1
         after:
-          needs: [in-container]
+          needs: [javascript]
           runs-on: ubuntu-latest
           steps: [{run: echo after}]
         after-anyway:
-          needs: [in-container]
+          needs: [javascript]
           if: always()
           runs-on: ubuntu-latest
           steps: [{run: echo after}]
         """,
         **{".github/actions/js/action.yml": "name: js\nruns:\n  using: node20\n  main: index.js\n"},
     )
-    assert plan["in-container"]["state"] == plan["javascript"]["state"] == "GitHub only"
+    assert plan["in-container"]["state"] == "runs here"  # its steps run in the container, here as on GitHub
+    assert plan["javascript"]["state"] == "GitHub only"
     assert "JavaScript (node20) action ./.github/actions/js" in str(plan["javascript"]["why"])
     assert plan["missing-action"]["state"] == "fails"
     assert "there is no action.yml or action.yaml" in str(plan["missing-action"]["why"])
     assert plan["side-by-side"]["state"] == "runs here"  # GitHub's parallel steps run here
     assert plan["side-by-side"]["steps"] == ["runs here"]
     assert "reusable workflow octo-org" in str(plan["remote"]["why"])
-    assert plan["after"] == {"state": "skipped", "why": "needs in-container, which does not run here", "steps": []}
+    assert plan["after"] == {"state": "skipped", "why": "needs javascript, which does not run here", "steps": []}
     assert plan["after-anyway"]["state"] == "runs here"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import processes
+from pipeline import facts, processes
 from pipeline.actions import services
 from pipeline.conftest import copy_env, docker, invoke, share_tools
 from pipeline.facts import ROOT
@@ -674,6 +674,52 @@ def test_sigterm_and_sighup_stop_the_run_like_ctrl_c(project_copy: Path, stop: s
     while running(step) and time.monotonic() < gone:
         time.sleep(0.2)
     assert not running(step), "the step's process outlived invoke ci"
+
+
+@pytest.mark.cost(5)
+@pytest.mark.usefixtures("docker_engine")
+def test_a_container_job_runs_its_steps_in_the_container_beside_its_service(project_copy: Path) -> None:
+    image = facts.dockerfile_images(ROOT / "backend/Dockerfile")["python-image"]
+    workflow = write_workflow(
+        project_copy,
+        f"""\
+        jobs:
+          in-container:
+            runs-on: ubuntu-24.04
+            container:
+              image: {image}
+              env:
+                FROM_CONTAINER_ENV: set
+            services:
+              postgres:
+                image: postgres:16-bookworm
+                env:
+                  POSTGRES_PASSWORD: only-for-this-test
+                options: >-
+                  --health-cmd "pg_isready -h 127.0.0.1" --health-interval 1s --health-retries 60
+            steps:
+              - id: where
+                env:
+                  PROBE: import socket; socket.create_connection(('postgres', 5432), 10); print('reached postgres')
+                run: |
+                  grep PRETTY_NAME /etc/os-release
+                  python3 -c "$PROBE"
+                  echo "env $FROM_CONTAINER_ENV in $PWD" && touch made-in-container
+                  echo "python=$(python3 -c 'import sys; print(sys.version_info[:2])')" >> "$GITHUB_OUTPUT"
+              - run: echo "output ${{{{ steps.where.outputs.python }}}} container ${{{{ job.container.id != '' }}}}"
+        """,
+    )
+    before = labelled("in-container")
+    result = invoke_ci(project_copy, "--workflow", workflow)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:] + log_of(project_copy, "in-container")[-3000:]
+    log = log_of(project_copy, "in-container")
+    assert "Debian GNU/Linux 12 (bookworm)" in log  # the container's system, not this machine's
+    assert "reached postgres" in log
+    assert f"env set in {project_copy}" in log
+    assert (project_copy / "made-in-container").exists()  # the checkout is mounted at the same path
+    assert "output (3, 12) container true" in log
+    assert labelled("in-container") - before == set(), "the job container or its network is left behind"
 
 
 OLD_SECURITY_WORKFLOW = "616d44c"  # the commit before security.yml's jobs got setup-python
