@@ -141,11 +141,13 @@ def promote_image(c: Context, image: str, to: str = "production") -> None:
 
 
 @task(
-    iterable=["only", "skip", "python"],
+    iterable=["only", "skip", "python", "secret"],
     help={
         "workflow": "the workflow file to rehearse (default .github/workflows/ci.yml)",
         "event": "pull_request (the default, where the workflow has it), push, workflow_dispatch, schedule, ...",
         "ref": "the ref rehearsed (default: refs/pull/1/merge for a pull request, else refs/heads/main)",
+        "secret": "a secret the workflow may read, from the environment variable of that name; repeatable",
+        "secret-file": "an .env-style file of NAME=VALUE secrets (values are masked as *** in every log)",
         "event-file": "a real event payload (JSON, as act's -e); default: a same-repository pull request into main",
         "dry-run": "print the plan (every job, matrix entry and step, and why) and run nothing of the workflow",
         "resolve-outputs": "plan like --dry-run, first running exactly the jobs whose outputs the plan reads "
@@ -162,10 +164,12 @@ def ci(
     only: list[str],
     skip: list[str],
     python: list[str],
+    secret: list[str],
     workflow: str = str(local_ci.CI_WORKFLOW),
     event: str = "",
     ref: str = "",
     event_file: str = "",
+    secret_file: str = "",
     dry_run: bool = False,
     resolve_outputs: bool = False,
     fail_fast: bool = False,
@@ -175,6 +179,7 @@ def ci(
     with user_errors():
         facts = load_facts()
         local_ci.check_pythons(python, facts.python_versions)
+        secrets = local_ci.read_secrets(secret, Path(secret_file) if secret_file else None, os.environ)
         session = local_ci.open_session(
             facts.root,
             Path(workflow),
@@ -182,6 +187,7 @@ def ci(
             ref,
             facts.services.resolve,
             event_file=Path(event_file) if event_file else None,
+            secrets=secrets,
         )
         selection = local_ci.Selection(only=only, skip=skip, pythons=python, fail_fast=fail_fast)
         try:

@@ -10,7 +10,7 @@ import json
 import os
 import platform
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -50,6 +50,36 @@ def read_payload(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UserError(f"the event file {path} is not a JSON object", "pass the JSON of a GitHub event (an object)")
     return data
+
+
+def read_secrets(names: Sequence[str], secret_file: Path | None, environ: Mapping[str, str]) -> dict[str, str]:
+    """The `secrets` a run may read: each name given with --secret from this environment, and an .env-style
+    file's KEY=VALUE lines (comments, blank lines, `export ` and quotes allowed)."""
+    secrets: dict[str, str] = {}
+    if secret_file is not None:
+        try:
+            lines = secret_file.read_text(encoding="utf-8").splitlines()
+        except OSError as error:
+            raise UserError(
+                f"cannot read the secret file {secret_file}: {error.strerror}", "pass an existing file"
+            ) from None
+        for number, line in enumerate(lines, 1):
+            text = line.strip().removeprefix("export ").strip()
+            if not text or text.startswith("#"):
+                continue
+            if "=" not in text:
+                raise UserError(f"{secret_file}:{number} is not NAME=VALUE", "write one secret per line as NAME=VALUE")
+            name, value = (part.strip() for part in text.split("=", 1))
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            secrets[name] = value
+    missing = [name for name in names if name not in environ]
+    if missing:
+        raise UserError(
+            f"--secret {', '.join(missing)}: no such environment variable", "export it first, or use --secret-file"
+        )
+    secrets.update({name: environ[name] for name in names})
+    return secrets
 
 
 def _git(root: Path, *args: str) -> str:

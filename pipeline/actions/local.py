@@ -10,7 +10,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -35,6 +35,7 @@ def open_session(
     resolve_image: Callable[[str], str],
     *,
     event_file: Path | None = None,
+    secrets: Mapping[str, str] | None = None,
 ) -> RunSession:
     """Read the workflow and check GitHub would run it for this event and ref (`event` '' = its default);
     `event_file` is a real event payload (else one is made up: a same-repository pull request, a push)."""
@@ -50,7 +51,7 @@ def open_session(
     )
     trigger = contexts.Trigger(event, ref, payload)  # type: ignore[arg-type]  # checked against EVENTS above
     triggers.check(workflow.data.get("on"), trigger, workflow.relative)
-    return RunSession(root, workflow, trigger, resolve_image)
+    return RunSession(root, workflow, trigger, resolve_image, secrets=secrets)
 
 
 def check_pythons(pythons: Sequence[str], supported: Sequence[str]) -> None:
@@ -125,4 +126,15 @@ def print_plan(session: RunSession, selection: Selection, *, resolve_outputs: bo
     display.print_plan(planned, session.workflow.relative, session.trigger.event)
 
 
-__all__ = ["CI_WORKFLOW", "Selection", "check_pythons", "open_session", "print_plan", "rehearse", "report"]
+read_secrets = contexts.read_secrets
+
+__all__ = [
+    "CI_WORKFLOW",
+    "Selection",
+    "check_pythons",
+    "open_session",
+    "print_plan",
+    "read_secrets",
+    "rehearse",
+    "report",
+]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.actions import expressions, matrix, plan
+from pipeline.actions import expressions, matrix, plan, triggers
 from pipeline.actions.model import CALL_KEY, CALLED_KEY, Result, job_result, needs_of
 from pipeline.actions.workflow import Workflow, load
 from pipeline.errors import UserError
@@ -61,7 +61,7 @@ def expand(workflow: Workflow, root: Path, depth: int = 0) -> Workflow:
                 "call a workflow file of .github/workflows/ (the path is relative to the repository root)",
             )
         called = load(path, root)
-        if "workflow_call" not in (called.data.get("on") or {}):
+        if "workflow_call" not in triggers.events(called.data.get("on")):
             raise UserError(
                 f"{workflow.where('jobs', job_id, 'uses')}: {job['uses']} is not a reusable workflow "
                 "(its `on:` has no workflow_call)",
@@ -105,7 +105,7 @@ def call_jobs(
     jobs: dict[str, Any] = {}
     ends: list[tuple[str, str]] = []  # (id here, id in the called workflow)
     caller_name = str(caller.get("name") or caller_id)
-    workflow_call = (called.data.get("on") or {}).get("workflow_call") or {}
+    workflow_call = triggers.events(called.data.get("on"))["workflow_call"]
     for entry in entries:
         values = ", ".join(expressions.to_string(v) for v in entry.values() if v not in (None, ""))
         named = "${{" in caller_name
@@ -117,6 +117,7 @@ def call_jobs(
             "if": caller.get("if"),
             "needs": list(needs_of(caller)),
             "with": dict(caller.get("with") or {}),
+            "secrets": caller.get("secrets"),
             "matrix": entry,
             "inputs": dict(workflow_call.get("inputs") or {}),
             "env": dict(called.data.get("env") or {}),
@@ -167,6 +168,7 @@ class CallView:
     why: str = ""
     inputs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     env: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    secrets: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 def typed_input(value: Any, spec: Mapping[str, Any]) -> Any:
@@ -225,7 +227,23 @@ def call_view(
         inputs[name] = typed_input(value, spec)
     env_contexts = {**base({}), "inputs": inputs}
     env = {key: expressions.interpolate(str(value), env_contexts) for key, value in call["env"].items()}
-    return CallView(True, inputs=inputs, env=env)
+    return CallView(True, inputs=inputs, env=env, secrets=passed_secrets(call.get("secrets"), data))
+
+
+def passed_secrets(given: Any, caller: Mapping[str, Any]) -> dict[str, str]:
+    """The secrets a called workflow sees: `inherit` all of the caller's, a mapping its values, else none but
+    GITHUB_TOKEN (GitHub's rule)."""
+    secrets = dict(caller.get("secrets") or {})
+    token = {"GITHUB_TOKEN": secrets.get("GITHUB_TOKEN", "")}
+    if given == "inherit":
+        return secrets
+    if isinstance(given, Mapping):
+        allowed = expressions.AVAILABILITY["jobs.<job_id>.secrets.<secrets_id>"]
+        return {
+            **token,
+            **{name: expressions.interpolate(str(v), caller, allowed=allowed) for name, v in given.items()},
+        }
+    return token
 
 
 def end_of_call(

@@ -31,7 +31,9 @@ class RunSession:
         workflow: Workflow,
         trigger: contexts.Trigger,
         resolve_image: Callable[[str], str],
+        *,
         environ: Mapping[str, str] | None = None,
+        secrets: Mapping[str, str] | None = None,
     ) -> None:
         self.root = root
         self.workflow = workflow
@@ -39,6 +41,7 @@ class RunSession:
         self.resolve_image = resolve_image
         self.host = dict(os.environ if environ is None else environ)
         self.run_id = uuid.uuid4().hex[:8]
+        self.secrets = {"GITHUB_TOKEN": "", **(secrets or {})}  # no token exists in a local run
         self.temp = Path(tempfile.mkdtemp(prefix=f"invoke-ci-{self.run_id}-"))
         self.empty = self.temp / "empty"
         self.empty.mkdir()
@@ -55,6 +58,16 @@ class RunSession:
             workflow.data.get("concurrency"), self.base_contexts({}), expressions.AVAILABILITY["concurrency"]
         )
         self.concurrency_group = group.name if group else None
+
+    def mask(self, text: str) -> str:
+        """`text` with every secret's value replaced by ***, as GitHub masks them in logs."""
+        for value in sorted((v for v in self.secrets.values() if v.strip()), key=len, reverse=True):
+            text = text.replace(value, "***")
+        return text
+
+    def mask_file(self, path: Path) -> None:
+        if path.is_file() and any(v.strip() for v in self.secrets.values()):
+            path.write_text(self.mask(path.read_text(encoding="utf-8", errors="replace")), encoding="utf-8")
 
     def close(self) -> None:
         shutil.rmtree(self.temp, ignore_errors=True)
@@ -75,7 +88,7 @@ class RunSession:
             "github": dict(self.github),
             "needs": dict(needs),
             "vars": {},
-            "secrets": {"GITHUB_TOKEN": ""},  # nosec B105 -- no token exists in a local run
+            "secrets": dict(call.secrets if call is not None else self.secrets),
             "inputs": dict(call.inputs if call is not None else self.inputs),
             "env": {},
         }

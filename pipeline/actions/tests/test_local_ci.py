@@ -624,6 +624,59 @@ def test_a_second_run_of_a_concurrency_group_waits_or_cancels_the_first(
         assert order.read_text().split() == ["start-first", "end-first", "start-second", "end-second"]
 
 
+SHOWS_SECRETS = """\
+name: Shows secrets
+on: workflow_call
+jobs:
+  show:
+    runs-on: ubuntu-24.04
+    steps:
+      - run: echo "called sees [${{ secrets.API_KEY }}] [${{ secrets.RENAMED }}] [${{ secrets.OTHER_SECRET }}]"
+"""
+
+
+def test_secrets_reach_the_workflow_and_its_calls_and_are_masked_in_every_log(project_copy: Path) -> None:
+    (project_copy / ".github/workflows/shows-secrets.yml").write_text(SHOWS_SECRETS)
+    secret_file = project_copy.parent / "secrets.env"
+    secret_file.write_text("# local secrets\nexport API_KEY='s3cr3t-from-file'\n")
+    workflow = write_workflow(
+        project_copy,
+        """\
+        jobs:
+          direct:
+            runs-on: ubuntu-24.04
+            steps:
+              - run: echo "direct sees ${{ secrets.API_KEY }} and ${{ secrets.OTHER_SECRET }}; ${{ !secrets.NONE }}"
+          inherits:
+            uses: ./.github/workflows/shows-secrets.yml
+            secrets: inherit
+          maps:
+            uses: ./.github/workflows/shows-secrets.yml
+            secrets:
+              RENAMED: ${{ secrets.API_KEY }}
+        """,
+    )
+    share_tools(project_copy)
+    env = {**copy_env(project_copy), "OTHER_SECRET": "another-s3cr3t"}
+    args = ["ci", "--workflow", workflow, "--secret-file", str(secret_file), "--secret", "OTHER_SECRET"]
+    result = processes.run([sys.executable, "-m", "invoke", *args], cwd=project_copy, env=env, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    logs = "".join(path.read_text() for path in (project_copy / ".cache/ci-logs").glob("*.log"))
+    assert "s3cr3t" not in logs + output
+    assert "direct sees *** and ***; true" in log_of(project_copy, "direct")
+    assert "called sees [***] [] [***]" in log_of(project_copy, "inherits_show")
+    assert "called sees [] [***] []" in log_of(project_copy, "maps_show")
+    missing = processes.run(
+        [sys.executable, "-m", "invoke", "ci", "--workflow", workflow, "--secret", "NOT_EXPORTED"],
+        cwd=project_copy,
+        env=copy_env(project_copy),
+    )
+    assert missing.returncode == 1
+    assert "--secret NOT_EXPORTED: no such environment variable" in missing.stdout + missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
 HANGS = """\
     jobs:
       hangs:
