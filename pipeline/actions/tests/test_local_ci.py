@@ -267,7 +267,10 @@ def labelled(job: str) -> set[tuple[str, str]]:
 
 @pytest.mark.cost(6)
 @pytest.mark.usefixtures("docker_engine")
-def test_ctrl_c_stops_the_run_and_its_service_containers_within_10_seconds(project_copy: Path) -> None:
+@pytest.mark.parametrize("stop", ["Ctrl-C", "SIGTERM"])
+def test_ctrl_c_stops_the_run_and_its_service_containers_within_10_seconds(project_copy: Path, stop: str) -> None:
+    """Ctrl-C reaches the terminal's whole process group; SIGTERM (`timeout`, a cancelled CI job) only invoke
+    ci itself, which must stop the step's group and remove the service all the same."""
     workflow = write_workflow(
         project_copy,
         """\
@@ -308,10 +311,13 @@ def test_ctrl_c_stops_the_run_and_its_service_containers_within_10_seconds(proje
     started = labelled("with-database") - before
     assert any(kind == "container" for kind, _ in started), "the service container should be running"
     interrupted = time.monotonic()
-    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    if stop == "Ctrl-C":
+        os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    else:
+        process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=30)
     assert time.monotonic() - interrupted < 10, output
-    assert process.returncode == 130, output
+    assert process.returncode == (130 if stop == "Ctrl-C" else 143), output
     assert labelled("with-database") - before == set(), "the run's containers or networks are left behind"
 
 
