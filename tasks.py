@@ -146,7 +146,7 @@ def promote_image(c: Context, image: str, to: str = "production") -> None:
         "workflow": "the workflow file to rehearse (default .github/workflows/ci.yml)",
         "event": "pull_request (the default, where the workflow has it), push, workflow_dispatch, schedule, ...",
         "ref": "the ref rehearsed (default: refs/pull/1/merge for a pull request, else refs/heads/main)",
-        "secret": "a secret the workflow may read, from the environment variable of that name; repeatable",
+        "secret": "a secret the workflow may read, from the environment variable of that name; repeatable",  # nosec B105 -- help text
         "secret-file": "an .env-style file of NAME=VALUE secrets (values are masked as *** in every log)",
         "event-file": "a real event payload (JSON, as act's -e); default: a same-repository pull request into main",
         "dry-run": "print the plan (every job, matrix entry and step, and why) and run nothing of the workflow",
@@ -169,7 +169,7 @@ def ci(
     event: str = "",
     ref: str = "",
     event_file: str = "",
-    secret_file: str = "",
+    secret_file: str = "",  # nosec B107 -- no file unless one is named
     dry_run: bool = False,
     resolve_outputs: bool = False,
     fail_fast: bool = False,

@@ -41,7 +41,7 @@ class RunSession:
         self.resolve_image = resolve_image
         self.host = dict(os.environ if environ is None else environ)
         self.run_id = uuid.uuid4().hex[:8]
-        self.secrets = {"GITHUB_TOKEN": "", **(secrets or {})}  # no token exists in a local run
+        self.secrets = {"GITHUB_TOKEN": "", **(secrets or {})}  # nosec B105 -- no token exists in a local run
         self.temp = Path(tempfile.mkdtemp(prefix=f"invoke-ci-{self.run_id}-"))
         self.empty = self.temp / "empty"
         self.empty.mkdir()
