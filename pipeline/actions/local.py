@@ -41,11 +41,17 @@ def open_session(
     `event_file` is a real event payload (else one is made up: a same-repository pull request, a push)."""
     path = workflow_path if workflow_path.is_absolute() else root / workflow_path
     workflow: Workflow = reusable.expand(load(path, root), root)
-    event = event or triggers.default_event(workflow.data.get("on"))
-    if event not in contexts.EVENTS:
+    chosen = event or triggers.default_event(workflow.data.get("on"))
+    if chosen not in contexts.EVENTS:
+        rehearsed = ", ".join(contexts.EVENTS)
+        if event:
+            raise UserError(f"--event {event} is not an event invoke ci rehearses", f"use one of {rehearsed}")
+        listened = ", ".join(triggers.events(workflow.data.get("on")))
         raise UserError(
-            f"--event {event} is not an event invoke ci rehearses", f"use one of {', '.join(contexts.EVENTS)}"
+            f"{workflow.relative} runs on {listened}, none of which invoke ci rehearses (it rehearses {rehearsed})",
+            "rehearse a workflow started by one of those events; this one runs on GitHub only",
         )
+    event = chosen
     payload = (
         contexts.read_payload(event_file if event_file.is_absolute() else root / event_file) if event_file else None
     )

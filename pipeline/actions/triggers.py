@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from pipeline.actions.contexts import PR_BASE, Trigger
+from pipeline.actions.contexts import EVENTS, PR_BASE, Trigger
 from pipeline.errors import UserError
 
 
@@ -100,6 +100,9 @@ def _another_branch_fix(trigger: Trigger, branch: str | None) -> str:
 
 
 def default_event(on: Any) -> str:
-    """pull_request when the workflow listens to it (what a developer is about to open), else its first event."""
+    """pull_request when the workflow listens to it (what a developer is about to open), else its first event
+    invoke ci rehearses, else its first event."""
     listened = events(on)
-    return "pull_request" if "pull_request" in listened or not listened else next(iter(listened))
+    if "pull_request" in listened or not listened:
+        return "pull_request"
+    return next((event for event in listened if event in EVENTS), next(iter(listened)))

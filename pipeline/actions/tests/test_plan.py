@@ -110,3 +110,10 @@ def test_events_the_workflow_does_not_listen_to_are_refused() -> None:
         triggers.check(on, Trigger("schedule"), "ci.yml")
     assert triggers.default_event({"workflow_call": None, "workflow_dispatch": None}) == "workflow_call"
     assert triggers.default_event(on) == "pull_request"
+
+
+def test_the_default_event_is_one_invoke_ci_rehearses_where_the_workflow_has_one() -> None:
+    assert (
+        triggers.default_event({"release": {"types": ["published"]}, "workflow_dispatch": None}) == "workflow_dispatch"
+    )
+    assert triggers.default_event(["workflow_run"]) == "workflow_run"  # open_session then says it runs on GitHub only
