@@ -4,7 +4,7 @@ and each construct `invoke ci` plans), on a push and on a pull request, both mus
 the same matrix entries for every Linux entry.
 
 invoke ci is asked for GitHub's view (a job or entry it reports as GitHub-only counts as run, as it is on
-GitHub); act runs with every Linux runner label mapped to an image name (never to `-self-hosted`, which
+GitHub); act runs with every runner label mapped to an image name (never to `-self-hosted`, which
 would run steps on this machine), `--dryrun`, and stand-ins for remote actions, so it starts nothing.
 """
 
@@ -89,7 +89,10 @@ def remote_actions(workflow: Path) -> set[str]:
     return found
 
 
-def linux_labels() -> set[str]:
+def runner_labels() -> set[str]:
+    """Every literal label of the corpus. All are mapped to an image, Windows and macOS ones too: act given
+    an unmapped label in one entry of a `runs-on: ${{ matrix.os }}` job sometimes skips the whole job (it
+    depends on the order it happens to read the entries in). Only Linux entries are compared."""
     labels: set[str] = set()
     for path in CORPUS:
         for job in (load(path).data.get("jobs") or {}).values():
@@ -99,7 +102,7 @@ def linux_labels() -> set[str]:
             for axis in ("os", "runner"):
                 candidates += [str(v) for v in matrix.get(axis, []) if isinstance(v, str)]
             candidates += [str(e.get("runner", "")) for e in matrix.get("include", []) if isinstance(e, dict)]
-            labels.update(c for c in candidates if c and "${{" not in c and not c.lower().startswith(NOT_LINUX))
+            labels.update(c for c in candidates if c and "${{" not in c)
     return labels
 
 
@@ -147,7 +150,7 @@ def act_plan(root: Path, workflow: str, event: str, image: str) -> ActPlan:
     # A cache of its own: act copies the stand-in actions there, and plans side by side would race for it.
     cache = root.parent / "act-cache" / f"{workflow}-{event}"
     command += ["--action-cache-path", str(cache)]
-    for label in sorted(linux_labels()):
+    for label in sorted(runner_labels()):
         command += ["-P", f"{label}={image}"]
     for action in sorted(remote_actions(root / ".github/workflows" / workflow)):
         command += ["--local-repository", f"{action}={root.parent / 'stub-action'}"]
