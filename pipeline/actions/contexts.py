@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipeline import processes
+from pipeline.actions import expressions
 from pipeline.errors import UserError
 
 Event = Literal["pull_request", "push", "workflow_dispatch", "schedule", "workflow_call"]
@@ -161,6 +162,19 @@ def github_context(root: Path, trigger: Trigger, workflow_name: str, run_id: str
     }
 
 
+def typed_input(value: Any, spec: Mapping[str, Any]) -> Any:
+    """An input as the `inputs` context holds it: `type: boolean` a boolean, `number` a number, else a string."""
+    kind = spec.get("type", "string")
+    if kind == "boolean":
+        return value if isinstance(value, bool) else str(value).lower() == "true"
+    if kind == "number" and not isinstance(value, bool):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return value
+    return expressions.to_string(value)
+
+
 def dispatch_inputs(on: Any, payload: Mapping[str, Any]) -> dict[str, Any]:
     """The `inputs` context of a workflow_dispatch run: each input's default, typed, under the payload's values."""
     config = on.get("workflow_dispatch") if isinstance(on, Mapping) else None
@@ -169,12 +183,7 @@ def dispatch_inputs(on: Any, payload: Mapping[str, Any]) -> dict[str, Any]:
     inputs: dict[str, Any] = {}
     for name, declaration in declared.items():
         spec: Mapping[str, Any] = declaration if isinstance(declaration, Mapping) else {}
-        value = given.get(name, spec.get("default", False if spec.get("type") == "boolean" else ""))
-        if spec.get("type") == "boolean" and isinstance(value, str):
-            value = value == "true"
-        elif spec.get("type") == "number" and isinstance(value, str) and value:
-            value = float(value)
-        inputs[name] = value
+        inputs[name] = typed_input(given.get(name, spec.get("default", "")), spec)
     return inputs
 
 

@@ -104,7 +104,7 @@ def instances(job_id: str, job: Mapping[str, Any], contexts: Mapping[str, Any]) 
     raw = (job.get("strategy") or {}).get("matrix")
     if raw is None:
         return [Instance(job_id, _name(job_id, job, contexts, {}), job)]
-    evaluated = _evaluate_tree(raw, contexts, strategy_key)
+    evaluated = evaluate_tree(raw, contexts, strategy_key)
     if not isinstance(evaluated, Mapping):
         raise UserError(f"the matrix of job {job_id} is not a mapping", "give strategy.matrix axes or include")
     combinations = matrix.expand(evaluated)
@@ -115,13 +115,14 @@ def instances(job_id: str, job: Mapping[str, Any], contexts: Mapping[str, Any]) 
     ]
 
 
-def _evaluate_tree(value: Any, contexts: Mapping[str, Any], allowed: expressions.Availability) -> Any:
+def evaluate_tree(value: Any, contexts: Mapping[str, Any], allowed: expressions.Availability) -> Any:
+    """Every string of a YAML value evaluated (`${{ }}` alone gives the value itself), keeping its shape."""
     if isinstance(value, str):
         return expressions.evaluate_template(value, contexts, allowed=allowed)
     if isinstance(value, Mapping):
-        return {key: _evaluate_tree(item, contexts, allowed) for key, item in value.items()}
+        return {key: evaluate_tree(item, contexts, allowed) for key, item in value.items()}
     if isinstance(value, list):
-        return [_evaluate_tree(item, contexts, allowed) for item in value]
+        return [evaluate_tree(item, contexts, allowed) for item in value]
     return value
 
 

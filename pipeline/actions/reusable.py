@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.actions import expressions, matrix, plan, triggers
+from pipeline.actions import contexts, expressions, matrix, plan, triggers
 from pipeline.actions.model import CALL_KEY, CALLED_KEY, Result, job_result, needs_of
 from pipeline.actions.workflow import Workflow, load
 from pipeline.errors import UserError
@@ -80,18 +80,8 @@ def static_entries(job: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     if "needs." in str(raw):
         return None
     allowed = expressions.AVAILABILITY["jobs.<job_id>.strategy"]
-    evaluated = _evaluate(raw, {"github": {}, "inputs": {}, "vars": {}, "needs": {}}, allowed)
+    evaluated = plan.evaluate_tree(raw, {"github": {}, "inputs": {}, "vars": {}, "needs": {}}, allowed)
     return matrix.expand(evaluated) if isinstance(evaluated, Mapping) else None
-
-
-def _evaluate(value: Any, contexts: Mapping[str, Any], allowed: expressions.Availability) -> Any:
-    if isinstance(value, str):
-        return expressions.evaluate_template(value, contexts, allowed=allowed)
-    if isinstance(value, Mapping):
-        return {key: _evaluate(item, contexts, allowed) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_evaluate(item, contexts, allowed) for item in value]
-    return value
 
 
 def call_jobs(
@@ -171,19 +161,6 @@ class CallView:
     secrets: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
-def typed_input(value: Any, spec: Mapping[str, Any]) -> Any:
-    """An input as the `inputs` context holds it: `type: boolean` a boolean, `number` a number, else a string."""
-    kind = spec.get("type", "string")
-    if kind == "boolean":
-        return value if isinstance(value, bool) else str(value).lower() == "true"
-    if kind == "number" and not isinstance(value, bool):
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            return value
-    return expressions.to_string(value)
-
-
 def call_view(
     call: Mapping[str, Any] | None,
     jobs: Mapping[str, Mapping[str, Any]],
@@ -214,9 +191,9 @@ def call_view(
     for name, declared in call["inputs"].items():
         spec = declared or {}
         if name in call["with"]:
-            value = _evaluate(call["with"][name], data, allowed)
+            value = plan.evaluate_tree(call["with"][name], data, allowed)
         elif "default" in spec:
-            value = _evaluate(spec["default"], data, allowed)
+            value = plan.evaluate_tree(spec["default"], data, allowed)
         elif spec.get("required"):
             raise UserError(
                 f"{call['file']}: the required input {name} is not given by the job {call['caller']}",
@@ -224,7 +201,7 @@ def call_view(
             )
         else:
             value = ""
-        inputs[name] = typed_input(value, spec)
+        inputs[name] = contexts.typed_input(value, spec)
     env_contexts = {**base({}), "inputs": inputs}
     env = {key: expressions.interpolate(str(value), env_contexts) for key, value in call["env"].items()}
     return CallView(True, inputs=inputs, env=env, secrets=passed_secrets(call.get("secrets"), data))

@@ -58,22 +58,17 @@ class Scheduler:
         try:
             if model.CALLED_KEY in job:  # the end of a call: GitHub's result over the called jobs
                 result, outputs = reusable.end_of_call(job, ledger.results, ledger.job_outputs)
-                state.instances = [Instance(job_id, str(job.get("name", job_id)), job)]
-                ledger.finish(
-                    state.instances[0],
-                    Outcome(result, outputs=outputs, note=f"calls {job[model.CALLED_KEY]['uses']}"),
-                )
+                uses = job[model.CALLED_KEY]["uses"]
+                self.end_job(job_id, Outcome(result, outputs=outputs, note=f"calls {uses}"))
                 return
             call = self.call_view(job)
             if call is not None and not call.runs:
-                state.instances = [Instance(job_id, str(job.get("name", job_id)), job)]
-                ledger.finish(state.instances[0], Outcome(Result.SKIPPED, note=call.why))
+                self.end_job(job_id, Outcome(Result.SKIPPED, note=call.why))
                 return
             data = self.session.base_contexts(ledger.needs_context(job_id), call)
             state.instances, ended = plan.decide_job(job_id, job, data, status, self.session.root)
         except (ExpressionError, UserError) as error:
-            state.instances = [Instance(job_id, str(job.get("name", job_id)), job)]
-            ledger.finish(state.instances[0], Outcome(Result.FAILURE, note=str(error)))
+            self.end_job(job_id, Outcome(Result.FAILURE, note=str(error)))
             return
         except plan.UNEXPECTED as error:
             raise plan.unexpected(self.session.workflow.where("jobs", job_id), job_id, error) from error
@@ -87,6 +82,13 @@ class Scheduler:
             else:
                 state.queued.append(instance)
                 ledger.mark(instance.key, "queued")
+
+    def end_job(self, job_id: str, outcome: Outcome) -> None:
+        """A job that ends as it is decided (the end of a call, a call skipped, an error): one instance."""
+        job = self.jobs[job_id]
+        state = self.ledger.states[job_id]
+        state.instances = [Instance(job_id, str(job.get("name", job_id)), job)]
+        self.ledger.finish(state.instances[0], outcome)
 
     def call_view(self, job: Mapping[str, Any]) -> reusable.CallView | None:
         """The call a job of a called workflow belongs to (None for the rehearsed workflow's own jobs)."""
