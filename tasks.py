@@ -13,6 +13,7 @@ from invoke.context import Context
 from invoke.tasks import task
 
 from pipeline import bench, console, containers, images, workflows
+from pipeline import changes as changes_of
 from pipeline import doctor as doctor_checks
 from pipeline.actions import local as local_ci
 from pipeline.entry import user_errors
@@ -107,18 +108,42 @@ def ci_matrix(c: Context, output: str | None = None) -> None:
         console.say(lines.rstrip())
 
 
+@task(help={"output": "file to append `area=true|false` lines to (GitHub: $GITHUB_OUTPUT); default: print only"})
+def changes(c: Context, output: str | None = None) -> None:
+    """Which areas ([tool.pipeline.areas]) this change touches: their jobs of ci.yml run, the others are skipped."""
+    with user_errors():
+        facts = load_facts()
+        change = changes_of.of_checkout(facts.root, os.environ)
+        decision = changes_of.decide(facts.areas, change)
+        rows = changes_of.rows(facts.areas, decision)
+        console.table(f"changes: {change.reason}", ["area", "jobs", "on this change", "because"], rows)
+        console.step_summary(
+            f"### Changes\n\n{change.reason}\n\n"
+            + console.markdown_table(["area", "jobs", "on this change", "because"], rows)
+        )
+        if output:
+            with Path(output).open("a", encoding="utf-8") as handle:
+                handle.write(changes_of.output_lines(decision))
+
+
 @task
 def all_green(c: Context) -> None:
-    """Fail unless every job in NEEDS (`${{ toJSON(needs) }}`) succeeded; for branch protection."""
+    """Fail unless every job in NEEDS (`${{ toJSON(needs) }}`) succeeded or was skipped by its area rule."""
     with user_errors():
+        needs = workflows.needs_context(os.environ.get("NEEDS", ""))
         results = workflows.job_results(os.environ.get("NEEDS", ""))
-        rows = [[job, result] for job, result in sorted(results.items())]
+        excused = changes_of.skipped_by_rule(needs, load_facts().areas)
+        rows = [
+            [job, f"{result} ({excused[job]} unchanged)" if job in excused else result]
+            for job, result in sorted(results.items())
+        ]
         console.table("CI jobs", ["job", "result"], rows)
         console.step_summary("### All green?\n\n" + console.markdown_table(["job", "result"], rows))
-        failed = workflows.failed_jobs(results)
+        failed = workflows.failed_jobs(results, excused)
         if failed:
             raise UserError(f"These jobs did not succeed: {', '.join(failed)}", "open their logs above")
-        console.success(f"all-green: {len(results)} jobs succeeded")
+        skipped = f", {len(excused)} skipped by their area rule" if excused else ""
+        console.success(f"all-green: {len(results) - len(excused)} jobs succeeded{skipped}")
 
 
 @task
@@ -141,13 +166,15 @@ def promote_image(c: Context, image: str, to: str = "production") -> None:
 
 
 @task(
-    iterable=["only", "skip", "python", "secret"],
+    iterable=["only", "skip", "python", "secret", "var"],
     help={
         "workflow": "the workflow file to rehearse (default .github/workflows/ci.yml)",
         "event": "pull_request (the default, where the workflow has it), push, workflow_dispatch, schedule, ...",
         "ref": "the ref rehearsed (default: refs/pull/1/merge for a pull request, else refs/heads/main)",
         "secret": "a secret the workflow may read, from the environment variable of that name; repeatable",  # nosec B105 -- help text
         "secret-file": "an .env-style file of NAME=VALUE secrets (values are masked as *** in every log)",
+        "var": "a repository variable (the `vars` context) as NAME=VALUE; repeatable",
+        "all": "every job, whatever the change touches (the variable CI_ALL_AREAS=true, as on GitHub)",
         "event-file": "a real event payload (JSON, as act's -e); default: a same-repository pull request into main",
         "dry-run": "print the plan (every job, matrix entry and step, and why) and run nothing of the workflow",
         "resolve-outputs": "plan like --dry-run, first running exactly the jobs whose outputs the plan reads "
@@ -165,6 +192,7 @@ def ci(
     skip: list[str],
     python: list[str],
     secret: list[str],
+    var: list[str],
     workflow: str = str(local_ci.CI_WORKFLOW),
     event: str = "",
     ref: str = "",
@@ -174,6 +202,7 @@ def ci(
     resolve_outputs: bool = False,
     fail_fast: bool = False,
     jobs: int = 0,
+    all: bool = False,
 ) -> None:
     """Rehearse a GitHub workflow here (ci.yml by default), as GitHub runs it."""
     with user_errors():
@@ -188,6 +217,7 @@ def ci(
             facts.services.resolve,
             event_file=Path(event_file) if event_file else None,
             secrets=secrets,
+            variables={**local_ci.read_variables(var), **({changes_of.FORCE_VARIABLE: "true"} if all else {})},
         )
         selection = local_ci.Selection(only=only, skip=skip, pythons=python, fail_fast=fail_fast)
         try:

@@ -11,16 +11,16 @@ import ast
 import re
 import sys
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from pipeline import containers, lockfiles, processes, workflows
+from pipeline import changes, containers, lockfiles, processes, workflows
 from pipeline.console import plain_env
-from pipeline.facts import IMAGE_STAGES, Facts, load
+from pipeline.facts import IMAGE_STAGES, Area, Facts, load
 
 PINNED_USES = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"@[0-9a-f]{40}\s+#\s*v?\d")
@@ -31,6 +31,7 @@ MATRIX_PYTHON = "${{ matrix.python }}"
 # needs. Not `matrix.session || github.job` everywhere: actionlint refuses `matrix.X` in a job without a matrix.
 CACHE_SUFFIX_MATRIX = "${{ matrix.session }}"
 CACHE_SUFFIX_JOB = "${{ github.job }}"
+CI_WORKFLOW = ".github/workflows/ci.yml"  # the workflow whose jobs [tool.pipeline.areas] names
 LOCAL_WORKFLOW = re.compile(r"^\./\.github/workflows/[\w.-]+\.ya?ml$")
 
 
@@ -495,6 +496,62 @@ def invoke_tasks(root: Path) -> set[str]:
     return {line.split()[0] for line in listing.stdout.splitlines()[1:] if line.strip()}
 
 
+def _condition(value: Any) -> str:
+    text = str(value or "").strip()
+    return text[3:-2].strip() if text.startswith("${{") and text.endswith("}}") else text
+
+
+def area_findings(areas: Sequence[Area], source: Source, data: Mapping[str, Any]) -> Iterator[Finding]:
+    """ci.yml runs each area's jobs exactly when `invoke changes` says the area changed ([tool.pipeline.areas]),
+    and its gate can tell a job skipped by that rule from one that never ran."""
+    jobs: Mapping[str, Any] = data.get("jobs") or {}
+    producer = changes.PRODUCER_JOB
+    if not areas:
+        return
+    outputs = (jobs.get(producer) or {}).get("outputs") or {}
+    gated: dict[str, str] = {}
+    for area in areas:
+        expected_output = f"${{{{ steps.changes.outputs.{area.name} }}}}"
+        if outputs.get(area.name) != expected_output:
+            yield source.finding(
+                f"  {producer}:",
+                f"job {producer} must have the output `{area.name}: {expected_output}` "
+                '(the step `id: changes` runs `invoke changes --output "$GITHUB_OUTPUT"`)',
+            )
+        for job_id in area.jobs:
+            gated[job_id] = area.name
+            job = jobs.get(job_id)
+            if not isinstance(job, Mapping):
+                yield source.finding(
+                    "jobs:", f"[tool.pipeline.areas] {area.name} names job {job_id}, which ci.yml lacks"
+                )
+                continue
+            needs = job.get("needs")
+            needs_list = [needs] if isinstance(needs, str) else list(needs or [])
+            if producer not in needs_list:
+                yield source.finding(f"  {job_id}:", f"job {job_id} must need {producer} (its area {area.name})")
+            if _condition(job.get("if")) != changes.gate_condition(area):
+                yield source.finding(
+                    f"  {job_id}:", f"job {job_id} must have `if: {changes.gate_condition(area)}` (area {area.name})"
+                )
+    names = {area.name for area in areas}
+    for job_id, job in jobs.items():
+        condition = _condition((job or {}).get("if"))
+        read = set(re.findall(rf"needs\.{producer}\.outputs\.([\w-]+)", condition)) & names
+        for name in sorted(read - ({gated[job_id]} if job_id in gated else set())):
+            yield source.finding(
+                f"  {job_id}:", f"job {job_id} reads the area {name} but is not among its jobs in [tool.pipeline.areas]"
+            )
+        steps = (job or {}).get("steps") or []
+        if any("invoke all-green" in str(step.get("run", "")) for step in steps):
+            needs = set([job["needs"]] if isinstance(job.get("needs"), str) else job.get("needs") or [])
+            missing = sorted(({producer} | set(gated)) - needs)
+            if missing:
+                yield source.finding(
+                    f"  {job_id}:", f"the gate {job_id} must also need {', '.join(missing)} (area rules)"
+                )
+
+
 def find_all(root: Path) -> list[Finding]:
     facts = load(root)
     sessions = workflows.all_session_names(root)
@@ -515,6 +572,8 @@ def find_all(root: Path) -> list[Finding]:
             uv_version=uv_version,
         )
         findings += settings_findings(facts, source, by_hand=False)
+        if relative == CI_WORKFLOW:
+            findings += area_findings(facts.areas, source, workflows.load(path))
     findings += dockerfile_findings(facts, root)
     findings += compose_findings(facts, root)
     findings += compose_env_findings(facts, root)

@@ -80,6 +80,44 @@ class ServiceImages:
 
 
 @dataclass(frozen=True)
+class Area:
+    """A part of the project whose jobs of ci.yml run on a pull request only when one of its files changed."""
+
+    name: str
+    jobs: tuple[str, ...]
+    paths: tuple[str, ...]  # GitHub's `paths` filter patterns: the last matching one decides, `!` leaves out
+
+
+AREA_EXAMPLE = '{ jobs = ["tooling"], paths = ["**", "!docs/**"] }'
+AREA_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+def parse_areas(table: Any) -> tuple[tuple[Area, ...], list[str]]:
+    """[tool.pipeline.areas] (optional: without it every job always runs), and every problem of its shape."""
+    if table is None:
+        return (), []
+    if not isinstance(table, dict):
+        return (), [f"[tool.pipeline.areas] must be a table of areas (e.g. pipeline = {AREA_EXAMPLE})"]
+    areas, problems = [], []
+    for name, area in table.items():
+        jobs = area.get("jobs") if isinstance(area, dict) else None
+        paths = area.get("paths") if isinstance(area, dict) else None
+        if not AREA_NAME.match(name):
+            problems.append(f"[tool.pipeline.areas] {name!r} is not a name of lowercase letters, digits and -")
+        elif not (
+            isinstance(jobs, list)
+            and isinstance(paths, list)
+            and jobs
+            and paths
+            and all(isinstance(value, str) and value for value in [*jobs, *paths])
+        ):
+            problems.append(f"[tool.pipeline.areas] {name} needs non-empty lists jobs and paths (e.g. {AREA_EXAMPLE})")
+        else:
+            areas.append(Area(name, tuple(jobs), tuple(paths)))
+    return tuple(areas), problems
+
+
+@dataclass(frozen=True)
 class Facts:
     root: Path
     project_name: str
@@ -92,6 +130,7 @@ class Facts:
     services: ServiceImages
     production_dependencies: tuple[str, ...]
     dev_only_dependencies: tuple[str, ...]
+    areas: tuple[Area, ...] = ()
 
     @property
     def newest_python(self) -> str:
@@ -250,6 +289,8 @@ def parse(data: dict[str, Any], root: Path, environ: dict[str, str] | None = Non
             f"{image['dockerfile']}: the image's Python {python} (FROM {images['python-image']} AS python-image) "
             f"is not a supported Python ({', '.join(versions)}); pick one of them or raise max-python"
         )
+    areas, area_problems = parse_areas(_lookup(data, "tool.pipeline.areas"))
+    problems += area_problems
     if problems:
         raise UserError(
             f"pyproject.toml cannot give the pipeline's facts ({len(problems)} problem(s)): " + "; ".join(problems),
@@ -284,6 +325,7 @@ def parse(data: dict[str, Any], root: Path, environ: dict[str, str] | None = Non
             declared_postgres=images["postgres-image"],
             declared_redis=images["redis-image"],
         ),
+        areas=areas,
     )
 
 

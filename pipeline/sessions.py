@@ -22,7 +22,13 @@ PYTHON_SOURCES = ["backend", "pipeline", "noxfile.py", "tasks.py", "bootstrap.py
 # `docker`: the session needs a Docker engine (`nox -t docker` selects such sessions).
 TOOLING_TESTS = ("pipeline/tests", "pipeline/actions/tests")
 DOCKER_TAG = "docker"
-TOOLING_TIERS: dict[str, tuple[int, list[str]]] = {"pure": (1, []), "tools": (4, []), "engine": (1, [DOCKER_TAG])}
+# `tooling`: the tooling job of ci.yml runs them (when the pipeline's area changed: [tool.pipeline.areas]).
+TOOLING_TAG = "tooling"
+TOOLING_TIERS: dict[str, tuple[int, list[str]]] = {
+    "pure": (1, [TOOLING_TAG]),
+    "tools": (4, [TOOLING_TAG]),
+    "engine": (1, [TOOLING_TAG, DOCKER_TAG]),
+}
 
 
 def tooling_sessions() -> dict[str, tuple[str, str, list[str]]]:

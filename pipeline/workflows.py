@@ -2,8 +2,9 @@
 
 Sessions come from nox itself (`nox -l --json`), so a new session or Python
 version reaches CI with no workflow edit: sessions tagged `tests` run in the
-tests job (with PostgreSQL), `coverage` in the coverage job, all other
-default sessions in the checks job.
+tests job (with PostgreSQL), `tooling` (the pipeline's own tests) in the
+tooling job, `coverage` in the coverage job, all other default sessions in
+the checks job.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def workflow_files(root: Path) -> list[Path]:
     return sorted(path for path in folder.iterdir() if path.suffix in WORKFLOW_SUFFIXES and path.is_file())
 
 
-MATRIX_TAGS = ("tests", "coverage")
+MATRIX_TAGS = ("tests", "tooling", "coverage")
 # A tests job's service containers read their images from its matrix (`${{ matrix.postgres-image }}`): the
 # Dockerfile's FROM lines, which Dependabot updates, through the facts; never a copy in the workflow.
 SERVICE_IMAGE_KEYS = {"postgres": "postgres-image", "redis": "redis-image"}
@@ -61,7 +62,7 @@ def all_session_names(root: Path) -> set[str]:
 def matrices(
     sessions: Sequence[Mapping[str, Any]], services: ServiceImages | None = None
 ) -> dict[str, list[dict[str, str]]]:
-    """{'checks': [...], 'tests': [...], 'coverage': [...]}: GitHub matrix `include` lists.
+    """{'checks': [...], 'tests': [...], 'tooling': [...], 'coverage': [...]}: GitHub matrix `include` lists.
 
     Each tests entry also names the service images (the facts', by default this checkout's).
     """
@@ -87,8 +88,13 @@ NEEDS_FIX = "give the step `env: NEEDS: ${{ toJSON(needs) }}` and the job `needs
 
 
 def job_results(needs_json: str) -> dict[str, str]:
-    """{job: result} from `${{ toJSON(needs) }}`. The gate fails closed: no NEEDS, JSON that is not `needs`, or
-    no job at all is an error, never a pass."""
+    """{job: result} from `${{ toJSON(needs) }}` (see `needs_context`)."""
+    return {job: str(data.get("result", "unknown")) for job, data in needs_context(needs_json).items()}
+
+
+def needs_context(needs_json: str) -> dict[str, dict[str, Any]]:
+    """The `needs` context from `${{ toJSON(needs) }}`. The gate fails closed: no NEEDS, JSON that is not
+    `needs`, or no job at all is an error, never a pass."""
     if not needs_json.strip():
         raise UserError("NEEDS is not set, so there is nothing to gate on", NEEDS_FIX)
     try:
@@ -99,11 +105,12 @@ def job_results(needs_json: str) -> dict[str, str]:
         raise UserError("NEEDS is JSON but not the `needs` context ({job: {result, outputs}})", NEEDS_FIX)
     if not needs:
         raise UserError("NEEDS lists no job, so there is nothing to gate on", NEEDS_FIX)
-    return {job: str(data.get("result", "unknown")) for job, data in needs.items()}
+    return needs
 
 
-def failed_jobs(results: Mapping[str, str]) -> list[str]:
-    return sorted(job for job, result in results.items() if result != "success")
+def failed_jobs(results: Mapping[str, str], excused: Mapping[str, str] | None = None) -> list[str]:
+    """Jobs that did not succeed, but for those `excused` (skipped by their area rule: `changes.skipped_by_rule`)."""
+    return sorted(job for job, result in results.items() if result != "success" and job not in (excused or {}))
 
 
 def failure_issue(workflow: str, results: Mapping[str, str], run_url: str) -> tuple[str, str]:

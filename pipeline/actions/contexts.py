@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pipeline import processes
+from pipeline import changes, processes
 from pipeline.actions import expressions
 from pipeline.errors import UserError
 
@@ -83,6 +83,23 @@ def read_secrets(names: Sequence[str], secret_file: Path | None, environ: Mappin
     return secrets
 
 
+VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def read_variables(assignments: Sequence[str]) -> dict[str, str]:
+    """The `vars` context (a repository's configuration variables) from --var NAME=VALUE; GitHub compares
+    `vars` names case-insensitively, and so do expressions here."""
+    variables: dict[str, str] = {}
+    for assignment in assignments:
+        name, equals, value = assignment.partition("=")
+        if not equals or not VARIABLE_NAME.match(name.strip()):
+            raise UserError(
+                f"--var {assignment!r} is not NAME=VALUE", "write --var NAME=VALUE, e.g. --var DEPLOY=false"
+            )
+        variables[name.strip()] = value
+    return variables
+
+
 def _git(root: Path, *args: str) -> str:
     try:
         done = processes.run(["git", *args], cwd=root, timeout=10)
@@ -106,7 +123,7 @@ def made_up_payload(root: Path, trigger: Trigger, repository: str, sha: str) -> 
     repo = {"full_name": repository, "name": name, "owner": {"login": owner}, "default_branch": PR_BASE, "fork": False}
     user = {"login": os.environ.get("USER", "local")}
     if trigger.event == "pull_request":
-        base_sha = _git(root, "merge-base", "HEAD", PR_BASE) or sha
+        base_sha = changes.default_branch_base(root) or sha  # what `invoke changes` compares with, run by hand
         head = _git(root, "branch", "--show-current") or "local"
         pull_request = {
             "number": 1,

@@ -102,6 +102,7 @@ def runner_variables(session: RunSession, job: JobRun, env: Mapping[str, str], f
             "GITHUB_WORKSPACE": str(session.root),
             "GITHUB_JOB": job.instance.job_id,
             "GITHUB_EVENT_NAME": str(github["event_name"]),
+            "GITHUB_EVENT_PATH": str(session.event_path),
             "GITHUB_REF": str(github["ref"]),
             "GITHUB_REF_NAME": str(github["ref_name"]),
             "GITHUB_SHA": str(github["sha"]),

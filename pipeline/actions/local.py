@@ -36,6 +36,7 @@ def open_session(
     *,
     event_file: Path | None = None,
     secrets: Mapping[str, str] | None = None,
+    variables: Mapping[str, str] | None = None,
 ) -> RunSession:
     """Read the workflow and check GitHub would run it for this event and ref (`event` '' = its default);
     `event_file` is a real event payload (else one is made up: a same-repository pull request, a push)."""
@@ -57,7 +58,7 @@ def open_session(
     )
     trigger = contexts.Trigger(event, ref, payload)  # type: ignore[arg-type]  # checked against EVENTS above
     triggers.check(workflow.data.get("on"), trigger, workflow.relative)
-    return RunSession(root, workflow, trigger, resolve_image, secrets=secrets)
+    return RunSession(root, workflow, trigger, resolve_image, secrets=secrets, variables=variables)
 
 
 def check_pythons(pythons: Sequence[str], supported: Sequence[str]) -> None:
@@ -133,6 +134,7 @@ def print_plan(session: RunSession, selection: Selection, *, resolve_outputs: bo
 
 
 read_secrets = contexts.read_secrets
+read_variables = contexts.read_variables
 
 __all__ = [
     "CI_WORKFLOW",
@@ -141,6 +143,7 @@ __all__ = [
     "open_session",
     "print_plan",
     "read_secrets",
+    "read_variables",
     "rehearse",
     "report",
 ]

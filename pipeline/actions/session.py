@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -34,8 +35,10 @@ class RunSession:
         *,
         environ: Mapping[str, str] | None = None,
         secrets: Mapping[str, str] | None = None,
+        variables: Mapping[str, str] | None = None,
     ) -> None:
         self.root = root
+        self.variables = dict(variables or {})
         self.workflow = workflow
         self.trigger = trigger
         self.resolve_image = resolve_image
@@ -48,6 +51,8 @@ class RunSession:
         self.logs = root / LOG_DIR
         self.logs.mkdir(parents=True, exist_ok=True)
         self.github = contexts.github_context(root, trigger, workflow.name, self.run_id)
+        self.event_path = self.temp / "event.json"  # GITHUB_EVENT_PATH: the payload, as the runner writes it
+        self.event_path.write_text(json.dumps(self.github["event"], indent=2), encoding="utf-8")
         self.inputs = (
             contexts.dispatch_inputs(workflow.data.get("on"), self.github["event"])
             if trigger.event == "workflow_dispatch"
@@ -87,7 +92,7 @@ class RunSession:
         return {
             "github": dict(self.github),
             "needs": dict(needs),
-            "vars": {},
+            "vars": dict(self.variables),
             "secrets": dict(call.secrets if call is not None else self.secrets),
             "inputs": dict(call.inputs if call is not None else self.inputs),
             "env": {},

@@ -1,40 +1,17 @@
 """Whether a workflow's `on:` runs it for the rehearsed event, with GitHub's branch filters.
 
-Branch patterns as GitHub reads them: `*` matches within a path segment, `**`
-across segments, `?` one character, `[...]` a set; a leading `!` re-excludes.
+Branch patterns as GitHub reads them (`pipeline.actions.filters`).
 For `pull_request` the branches are the base branch (`main` here).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 from pipeline.actions.contexts import EVENTS, PR_BASE, Trigger
+from pipeline.actions.filters import matches as branch_matches
 from pipeline.errors import UserError
-
-
-@lru_cache(maxsize=256)
-def _pattern(glob: str) -> re.Pattern[str]:
-    parts = re.split(r"(\*\*|\*|\?|\[[^\]]*\])", glob)
-    regex = "".join(
-        ".*" if part == "**" else "[^/]*" if part == "*" else "[^/]" if part == "?" else
-        part if part.startswith("[") and part.endswith("]") and len(part) > 2 else re.escape(part)
-        for part in parts
-    )  # fmt: skip
-    return re.compile(f"^{regex}$")
-
-
-def branch_matches(branch: str, patterns: list[str]) -> bool:
-    """GitHub's rule: the last matching pattern decides; `!pattern` excludes."""
-    included = False
-    for pattern in patterns:
-        negated = pattern.startswith("!")
-        if _pattern(pattern[1:] if negated else pattern).match(branch):
-            included = not negated
-    return included
 
 
 def events(on: Any) -> dict[str, Mapping[str, Any]]:

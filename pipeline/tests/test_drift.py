@@ -239,14 +239,15 @@ def test_matrices_route_sessions_by_tag() -> None:
         {"session": "tests-3.11", "python": "3.11", "tags": ["tests"]},
         {"session": "coverage", "python": "3.13", "tags": ["coverage"]},
         {"session": "new-gate", "python": None, "tags": []},
-        {"session": "tooling(engine)", "python": "3.13", "tags": ["docker"]},
+        {"session": "tooling(engine)", "python": "3.13", "tags": ["tooling", "docker"]},
+        {"session": "docker-gate", "python": "3.13", "tags": ["docker"]},
     ]
     services = ServiceImages("pg:local", "redis:local", "postgres:17-bookworm", "redis:8-bookworm")
     assert workflows.matrices(sessions, services) == {
         "checks": [
             {"session": "lint", "python": "3.13"},
             {"session": "new-gate", "python": ""},
-            {"session": "tooling(engine)", "python": "3.13"},
+            {"session": "docker-gate", "python": "3.13"},
         ],
         "tests": [
             {
@@ -256,6 +257,7 @@ def test_matrices_route_sessions_by_tag() -> None:
                 "redis-image": "redis:8-bookworm",
             }
         ],
+        "tooling": [{"session": "tooling(engine)", "python": "3.13"}],
         "coverage": [{"session": "coverage", "python": "3.13"}],
     }
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import changes
 from pipeline.actions import contexts, dryrun
 from pipeline.actions.scheduler import Selection
 from pipeline.actions.session import RunSession
@@ -21,6 +22,7 @@ PlanOf = Callable[..., dict[str, dict[str, object]]]
 @pytest.fixture
 def plan_of(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PlanOf]:
     monkeypatch.setattr(contexts, "_git", lambda *_: "")  # the sha and branch; no git in the pure tier
+    monkeypatch.setattr(changes, "git", lambda *_: None)  # the pull request's base
     sessions: list[RunSession] = []
 
     def planned(body: str, event: str = "pull_request", **files: str) -> dict[str, dict[str, object]]:
