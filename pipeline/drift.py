@@ -20,6 +20,7 @@ import yaml
 
 from pipeline import changes, containers, lockfiles, processes, workflows
 from pipeline.console import plain_env
+from pipeline.entry import user_errors
 from pipeline.facts import IMAGE_STAGES, Area, Facts, load
 
 PINNED_USES = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
@@ -600,4 +601,5 @@ def main(argv: Iterable[str] = ()) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    with user_errors():  # a file it cannot read: one paragraph, not a traceback
+        raise SystemExit(main(sys.argv[1:]))

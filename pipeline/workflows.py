@@ -123,7 +123,13 @@ def failure_issue(workflow: str, results: Mapping[str, str], run_url: str) -> tu
 
 def load(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
+        try:
+            data = yaml.safe_load(handle)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+            problem = getattr(error, "problem", None) or "it cannot be parsed"
+            raise UserError(f"{where} is not valid YAML ({problem})", "fix the indentation or syntax there") from None
     if not isinstance(data, dict):
         raise UserError(f"{path} is not a YAML mapping", "fix the workflow file")
     # PyYAML reads the key `on` as True (YAML 1.1).

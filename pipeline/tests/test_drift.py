@@ -216,7 +216,11 @@ def test_zizmor_in_the_same_session_refuses_unpinned_actions_and_persisted_crede
         "docker/setup-buildx-action@v3",
     )(project_copy)
     ci = project_copy / CI
-    ci.write_text(ci.read_text().replace("        with:\n          persist-credentials: false\n", "", 1))
+    text = ci.read_text()
+    image_job = text.index("\n  image:\n")  # its checkout has no other input
+    ci.write_text(
+        text[:image_job] + text[image_job:].replace("        with:\n          persist-credentials: false\n", "", 1)
+    )
     result = run_nox("-s", "workflows")
     output = result.stdout + result.stderr
     assert result.returncode != 0
