@@ -18,7 +18,17 @@ import nox.command
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pipeline import console, containers, coverage_data, downloads, entry, interpreters, lockfiles, sessions
+from pipeline import (
+    console,
+    containers,
+    coverage_data,
+    downloads,
+    entry,
+    interpreters,
+    lockfiles,
+    runner_programs,
+    sessions,
+)
 from pipeline import workflows as pipeline_workflows
 from pipeline.actions import validate
 from pipeline.facts import load
@@ -114,10 +124,21 @@ def run_downloading(session: nox.Session, *args: str, install: bool = False, env
     raise failed
 
 
-def run_tool(session: nox.Session, gate: str, success_codes: list[int] | None = None) -> None:
-    """The gate's tool command (the table `invoke bench` measures too), with the session's arguments."""
+def runner_programs_here(session: nox.Session) -> None:
+    """What the session takes from GitHub's runner image (Node.js, Chromium) is on this machine, or one
+    paragraph with its install command, before any work."""
+    with entry.user_errors(session):
+        runner_programs.require(session.name)
+
+
+def run_tool(session: nox.Session, gate: str, success_codes: list[int] | None = None, silent: bool = False) -> None:
+    """The gate's tool command (the table `invoke bench` measures too), with the session's arguments; a
+    failure ends with the gate's fix (`sessions.GATE_FIXES`), one line after the tool's own output."""
     command, env = sessions.tool_command(gate, FACTS, str(session.python), session.posargs)
-    session.run(*command, env=env, success_codes=success_codes)
+    try:
+        session.run(*command, env=env, success_codes=success_codes, silent=silent)
+    except nox.command.CommandFailed:
+        session.error(f"{gate}: {sessions.GATE_FIXES.get(gate, 'fix what the output above names')}")
 
 
 def finish(session: nox.Session, line: str, markdown: str | None = None) -> None:
@@ -161,11 +182,14 @@ def format_(session: nox.Session) -> None:
 
 @nox.session(python=FACTS.newest_python, default=False)
 def fix(session: nox.Session) -> None:
-    """Apply ruff's safe lint fixes and format every file (not run by CI)."""
+    """Apply ruff's safe lint fixes and format every file, then fail naming what is left (not run by CI)."""
     install(session, "lint", production=False)
-    session.run("ruff", "check", "--fix", ".")
-    session.run("ruff", "format", ".")
-    finish(session, "fixes applied")
+    session.run("ruff", "check", "--fix", "--exit-zero", "--quiet", ".")
+    session.run("ruff", "format", "--quiet", ".")
+    left = session.run("ruff", "check", *sessions.RUFF_LEFT_OVER, ".", silent=True)
+    if str(left or "").strip():
+        session.error(f"formatted and fixed what is safe; left for you to edit:\n{str(left).rstrip()}")
+    finish(session, "safe fixes applied, every file formatted, nothing left")
 
 
 @nox.session(python=PYTHONS, allow_parallel=True)
@@ -181,7 +205,8 @@ def bandit(session: nox.Session) -> None:
     """Bandit security scan of the backend and tooling: one run, its SARIF in reports/, its findings listed."""
     install(session, "lint", production=False)
     sessions.BANDIT_SARIF.parent.mkdir(exist_ok=True)
-    run_tool(session, "bandit", success_codes=[0, 1])  # 1: findings, listed below from the report
+    # 1: findings, listed below from the report; its own output (`nosec encountered` lines) only if it fails.
+    run_tool(session, "bandit", success_codes=[0, 1], silent=True)
     with entry.user_errors(session):
         findings = sessions.bandit_findings(sessions.BANDIT_SARIF)
     if findings:
@@ -192,6 +217,7 @@ def bandit(session: nox.Session) -> None:
 @nox.session(python=FACTS.newest_python, allow_parallel=True)
 def workflows(session: nox.Session) -> None:
     """Workflows, compose, Dockerfile agree with the facts; GitHub's parser, zizmor, schemas, actionlint."""
+    runner_programs_here(session)
     install(session, "tooling", "workflows", production=False)
     run_tool(session, "workflows")  # drift: the facts against every file that repeats them
     workflow_files = [str(path.relative_to(FACTS.root)) for path in pipeline_workflows.workflow_files(FACTS.root)]
@@ -296,6 +322,7 @@ def coverage_summary(
 @nox.session(python=False, allow_parallel=True)
 def assets(session: nox.Session) -> None:
     """Tailwind CSS for the templates (npm ci, minified); fails when the build produces nothing."""
+    runner_programs_here(session)
     # `build` runs this session too; under `invoke ci` both jobs share this checkout.
     with sessions.exclusive("frontend"), session.chdir("frontend"):
         if not validate.installed_matches_lock(Path()):
@@ -317,6 +344,7 @@ def templates(session: nox.Session) -> None:
 @nox.session(python=FACTS.image.python, requires=["assets"])
 def build(session: nox.Session) -> None:
     """Production deps only: check --deploy, collectstatic, check_config, sdist + wheel."""
+    runner_programs_here(session)
     install(session)
     workdir = Path(session.create_tmp())
     deploy_check, env = sessions.tool_command("build", FACTS, str(session.python), workdir=workdir)
@@ -337,6 +365,8 @@ def build(session: nox.Session) -> None:
 )
 def tooling(session: nox.Session, tier: str, shard: str) -> None:
     """Tests of the `pipeline` package, a tier (or a share of one) each, measuring the pipeline's coverage."""
+    if os.environ.get("CI"):  # on CI every test runs (the browser tests too), as on GitHub's runner
+        runner_programs_here(session)
     install(session, "tooling", "test", "audit", "oracles", production=False)
     # The tests folders, unless the arguments after `--` name tests themselves.
     given = any(Path(arg.split("::")[0]).exists() for arg in session.posargs if not arg.startswith("-"))

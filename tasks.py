@@ -246,6 +246,10 @@ def doctor(c: Context) -> None:
                 f"{len(blocking)} blocking problem(s): " + "; ".join(f"{c.name}: {c.detail}" for c in blocking),
                 "; ".join(check.fix for check in blocking),
             )
+        warnings = [check.name for check in checks if not check.ok]
+        if warnings:
+            console.success(f"doctor: this machine can run the pipeline, but for what needs {', '.join(warnings)}")
+            return
         console.success("doctor: this machine can run the whole pipeline")
 
 

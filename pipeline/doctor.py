@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import downloads, engine, images, interpreters, lockfiles, processes
+from pipeline import downloads, engine, images, interpreters, lockfiles, processes, runner_programs
 from pipeline.errors import INSTALL_DOCKER_FIX, START_DOCKER_FIX, UserError
 from pipeline.facts import Facts
 
@@ -277,10 +277,25 @@ def check_disk(facts: Facts) -> Check:
     )
 
 
+def check_runner_programs(which: Callable[[str], str | None] = shutil.which) -> list[Check]:
+    """The programs sessions take from the runner image (`runner_programs`), each with its install command."""
+    return [
+        Check(
+            program.name,
+            program.found(which),
+            f"for {', '.join(program.sessions)}" if program.found(which) else f"missing: {program.why}",
+            program.fix,
+            blocking=program.blocking,
+        )
+        for program in runner_programs.PROGRAMS
+    ]
+
+
 CHECKS: list[Callable[[Facts], list[Check]]] = [
     lambda facts: [check_pythons(facts, os.environ)],
     lambda facts: [check_tools()],
     lambda facts: [check_lock(facts.root)],
+    lambda facts: check_runner_programs(),
     lambda facts: check_docker(),
     lambda facts: [check_images(facts)],
     lambda facts: index_tls_checks(facts, os.environ),

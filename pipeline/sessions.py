@@ -120,6 +120,17 @@ def production_check_env(facts: Facts, workdir: Path | None = None) -> dict[str,
     return django_env(facts, "production", values)
 
 
+# The last line of a failing gate: what to do, in commands a developer has (ruff is not on their PATH).
+GATE_FIXES = {
+    "lint": "ruff found the problems above; `nox -s fix` applies its safe fixes (and formats), the rest are yours",
+    "format": "these files are not formatted; `nox -s fix` formats every file",
+    "templates": "djLint found the problems above in the templates; edit them as it says",
+    "mypy": "mypy found the type errors above; fix each file:line it names",
+}
+# What `nox -s fix` reports as left over: one line per problem, never a failure of the listing itself.
+RUFF_LEFT_OVER = ("--exit-zero", "--quiet", "--output-format", "concise")
+
+
 def tool_command(
     gate: str, facts: Facts, python: str, posargs: Iterable[str] = (), workdir: Path | None = None
 ) -> tuple[list[str], dict[str, str]]:

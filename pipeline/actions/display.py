@@ -103,10 +103,18 @@ def report(outcomes: Mapping[str, Outcome], wall: float, workflow: str) -> bool:
 
 
 def print_plan(planned: Sequence[PlannedJob], workflow: str, event: str) -> None:
-    """One line per job or matrix entry, one indented line per step."""
+    """One line per job or matrix entry, one indented line per step; of the jobs --only/--skip leave out,
+    only their number."""
     console.say(f"invoke ci --dry-run: {workflow} on {event}", style="bold")
+    left_out = [job for job in planned if job.state == "not selected"]
     for job in planned:
+        if job.state == "not selected":
+            continue
         style = {"runs here": "green", "decided at run time": "yellow", "fails": "red"}.get(job.state, "dim")
         console.say(f"{job.key}: {job.state}" + (f" ({job.why})" if job.why else ""), style=style)
         for step in job.steps:
             console.say(f"  - {step.label}: {step.kind.value}" + (f" ({step.why})" if step.why else ""))
+    if left_out:
+        console.say(
+            f"{len(left_out)} job(s) or entries not selected (--only, --skip, --python) are not shown", style="dim"
+        )

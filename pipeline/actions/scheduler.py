@@ -10,6 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline import runner_programs
 from pipeline.actions import environment, jobs, model, plan, reusable
 from pipeline.actions.expressions import ExpressionError
 from pipeline.actions.jobs import JobRun
@@ -150,6 +151,10 @@ class Scheduler:
                 continue
             with ledger.lock:
                 ledger.states[instance.job_id].running[instance.key] = run
+            # A program the job's nox session takes from the runner image (Chromium, Node) and this machine
+            # lacks: said before the job starts, with the install command (`pipeline.runner_programs`).
+            for warning in runner_programs.warnings_for([str(instance.matrix.get("session", ""))]):
+                ledger.say(f"{instance.key}: {warning}")
             ledger.mark(instance.key, "running")
             log, summary = self.session.log_path(instance.key), self.session.log_path(instance.key, ".summary.md")
             futures[pool.submit(jobs.execute, run, log, summary)] = instance

@@ -22,13 +22,13 @@ def append(path: Path, text: str) -> None:
         pytest.param(
             "lint",
             lambda root: append(root / "backend/catalog/views.py", "\nimport os\n"),
-            "F401",
+            "lint: ruff found the problems above; `nox -s fix` applies its safe fixes",
             id="lint-error",
         ),
         pytest.param(
             "format",
             lambda root: append(root / "backend/catalog/views.py", "\nBADLY   =   [1,2,\n 3]\n"),
-            "would be reformatted",
+            "format: these files are not formatted; `nox -s fix` formats every file",
             id="format-error",
         ),
         pytest.param(
@@ -64,3 +64,22 @@ def test_gate_fails_on_its_defect(project_copy: Path, run_nox: RunNox, session: 
     broken = run_nox("-s", session)
     assert broken.returncode != 0, f"{session} passed despite the defect"
     assert expected in broken.stdout + broken.stderr
+
+
+def test_fix_formats_even_when_a_lint_error_remains_then_names_it(project_copy: Path, run_nox: RunNox) -> None:
+    views = project_copy / "backend/catalog/views.py"
+    append(views, "\nBADLY   =   [1,2,\n 3]\nimport os\nl = 1\n")  # a format fault, a safe fix (F401), none (E741)
+    result = run_nox("-s", "fix")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-2000:]
+    text = views.read_text()
+    assert "BADLY = [1, 2, 3]" in text  # formatted although a problem remains
+    assert "import os" not in text  # the safe fix applied
+    assert "left for you to edit:" in output
+    assert "backend/catalog/views.py:" in output
+    assert "E741" in output
+    assert "F401" not in output.split("left for you to edit:")[1]
+    views.write_text(text.replace("l = 1", "level = 1"))
+    clean = run_nox("-s", "fix")
+    assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr[-2000:]
+    assert "fix: safe fixes applied, every file formatted, nothing left" in clean.stdout + clean.stderr

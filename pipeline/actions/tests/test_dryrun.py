@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import changes
-from pipeline.actions import contexts, dryrun
+from pipeline.actions import contexts, display, dryrun
 from pipeline.actions.scheduler import Selection
 from pipeline.actions.session import RunSession
 from pipeline.actions.workflow import load
@@ -226,3 +226,16 @@ def test_a_construct_nobody_foresaw_is_a_paragraph_with_its_line(plan_of: PlanOf
               steps: [42]
             """
         )
+
+
+def test_a_dry_run_with_only_shows_the_selected_jobs(capsys: pytest.CaptureFixture[str]) -> None:
+    planned = [
+        dryrun.PlannedJob("tests (tests-3.12)", "tests", "runs here", ""),
+        dryrun.PlannedJob("lint", "lint", "not selected", ""),
+        dryrun.PlannedJob("image", "image", "not selected", ""),
+    ]
+    display.print_plan(planned, ".github/workflows/ci.yml", "pull_request")
+    shown = capsys.readouterr().out
+    assert "tests (tests-3.12): runs here" in shown
+    assert "lint" not in shown
+    assert "2 job(s) or entries not selected (--only, --skip, --python) are not shown" in shown

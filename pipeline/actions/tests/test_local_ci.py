@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -30,9 +31,11 @@ def write_workflow(root: Path, body: str) -> str:
     return str(path.relative_to(root))
 
 
-def invoke_ci(root: Path, *args: str, timeout: float = 600) -> processes.Completed:
+def invoke_ci(
+    root: Path, *args: str, timeout: float = 600, env: Mapping[str, str] | None = None
+) -> processes.Completed:
     share_tools(root)
-    return invoke("ci", *args, cwd=root, timeout=timeout)
+    return invoke("ci", *args, cwd=root, timeout=timeout, env=env)
 
 
 def log_of(root: Path, key: str) -> str:
