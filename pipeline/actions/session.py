@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pipeline import console
 from pipeline.actions import concurrency, contexts, expressions, model, reusable, runner_images
 from pipeline.actions.model import Instance
 from pipeline.actions.workflow import Workflow
@@ -21,6 +22,10 @@ LOG_DIR = Path(".cache/ci-logs")
 
 def safe_name(key: str) -> str:
     return re.sub(r"[^\w.-]+", "_", key).strip("_")
+
+
+# A terminal's colour or cursor sequence (CSI ... final byte, or OSC ... BEL/ST).
+ANSI_CODE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 
 
 class RunSession:
@@ -39,6 +44,7 @@ class RunSession:
     ) -> None:
         self.root = root
         self.variables = dict(variables or {})
+        self.plain_logs = not console.console().is_terminal
         self.workflow = workflow
         self.trigger = trigger
         self.resolve_image = resolve_image
@@ -70,9 +76,14 @@ class RunSession:
             text = text.replace(value, "***")
         return text
 
-    def mask_file(self, path: Path) -> None:
-        if path.is_file() and any(v.strip() for v in self.secrets.values()):
-            path.write_text(self.mask(path.read_text(encoding="utf-8", errors="replace")), encoding="utf-8")
+    def keep_file(self, path: Path) -> None:
+        """What is kept of a job's log or summary: no secret's value; no colour codes unless a person watches
+        this run in a terminal (the workflow's FORCE_COLOR is for GitHub's log viewer)."""
+        secrets = any(v.strip() for v in self.secrets.values())
+        if not path.is_file() or not (secrets or self.plain_logs):
+            return
+        text = self.mask(path.read_text(encoding="utf-8", errors="replace"))
+        path.write_text(ANSI_CODE.sub("", text) if self.plain_logs else text, encoding="utf-8")
 
     def close(self) -> None:
         shutil.rmtree(self.temp, ignore_errors=True)

@@ -826,3 +826,23 @@ def test_the_tooling_check_gets_every_supported_python(project_copy: Path) -> No
     ci.write_text((ROOT / ".github/workflows/ci.yml").read_text())
     new = invoke_ci(project_copy, "--resolve-outputs").stdout
     assert "tooling (tooling(tools-1)): runs here (ubuntu-24.04, Python 3.11, 3.12, 3.13)" in new
+
+
+def test_job_logs_carry_no_colour_codes_off_a_terminal(project_copy: Path) -> None:
+    workflow = write_workflow(
+        project_copy,
+        """\
+        jobs:
+          colourful:
+            runs-on: ubuntu-24.04
+            steps:
+              - run: printf '\\033[1;31mred alert\\033[0m and '
+              - run: printf '\\033]8;;https://example.com\\033\\\\a link\\033]8;;\\033\\\\\\n'
+        """,
+    )
+    result = invoke_ci(project_copy, "--workflow", workflow)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    log = log_of(project_copy, "colourful")
+    assert "red alert and " in log
+    assert "a link\n" in log
+    assert "\x1b" not in log
