@@ -193,18 +193,16 @@ CI_JOB_LIMIT = 120.0  # no job of a rehearsal should take longer (the critical p
 
 
 def git_copy(root: Path, target: Path) -> Path:
-    """A copy of the project (`copies`) as a git repository on a branch off main, sharing this checkout's
-    .tools/ (a link git ignores): what `invoke changes` compares with is main."""
-    copies.copy_project(root, target)
+    """A clone of this checkout (its history too: the pipeline's tests read earlier commits) with its working
+    tree committed on main, on a branch `change` off it; sharing .tools/ (a link git ignores). What
+    `invoke changes` compares with is that main."""
+    identity = ["-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+    processes.run(["git", "clone", "-q", str(root), str(target)]).check_returncode()
+    copies.copy_project(root, target)  # uncommitted and new files too
     if (root / ".tools").is_dir():
         (target / ".tools").symlink_to(root / ".tools")
-    identity = ["-c", "user.name=bench", "-c", "user.email=bench@localhost"]
-    for args in (
-        ["init", "-q", "-b", "main"],
-        ["add", "-A"],
-        ["commit", "-q", "-m", "base"],
-        ["checkout", "-q", "-b", "change"],
-    ):
+    steps = (["add", "-A"], ["commit", "-q", "--allow-empty", "-m", "working tree"], ["checkout", "-q", "-B", "main"])
+    for args in (*steps, ["remote", "remove", "origin"], ["checkout", "-q", "-b", "change"]):
         processes.run(["git", *identity, *args], cwd=target).check_returncode()
     return target
 
