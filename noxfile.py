@@ -299,7 +299,7 @@ def coverage(session: nox.Session) -> None:
         pipeline_under = coverage_data.PIPELINE_FAIL_UNDER
         lines.append(coverage_summary(session, "pipeline", pipeline, pipeline_under, *data["pipeline"]))
     else:
-        lines.append("pipeline: not measured in this run (nox -s tooling measures it)")
+        lines.append(coverage_data.unmeasured_line("pipeline", os.environ))
     for line in lines:
         session.log(line)
     session.run("coverage", "report", *data["backend"])  # the backend's fail_under ([tool.coverage.report])

@@ -229,10 +229,16 @@ def probe_imports(container: str, facts: Facts, report: CheckReport) -> None:
 
 
 def compose(
-    project: str, environment: Mapping[str, str], *args: str, root: Path, timeout: float
+    project: str, environment: Mapping[str, str], *args: str, root: Path, timeout: float, detached: bool = False
 ) -> processes.Completed:
     return engine.compose(
-        root / COMPOSE_FILE, *args, project=project, cwd=root, env={**os.environ, **environment}, timeout=timeout
+        root / COMPOSE_FILE,
+        *args,
+        project=project,
+        cwd=root,
+        env={**os.environ, **environment},
+        timeout=timeout,
+        detached=detached,
     )
 
 
@@ -287,17 +293,19 @@ def check_stack(
             token = create_api_token(project, environment, root=facts.root)
             exercise_api(base, report, token)
         finally:
-            down = compose(
-                project,
-                environment,
-                "down",
-                "--volumes",
-                "--remove-orphans",
-                "--timeout",
-                "5",
-                root=facts.root,
-                timeout=120,
-            )
+            with processes.cleaning_up():  # a second signal, or SIGKILL to a cancelled step, must not leave it up
+                down = compose(
+                    project,
+                    environment,
+                    "down",
+                    "--volumes",
+                    "--remove-orphans",
+                    "--timeout",
+                    "5",
+                    root=facts.root,
+                    timeout=120,
+                    detached=True,
+                )
             if down.returncode != 0:
                 console.failure(f"stack: cleaning up {project} failed: {down.stderr.strip()}")
     return report

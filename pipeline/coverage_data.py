@@ -28,6 +28,7 @@ from pipeline import console
 from pipeline.errors import UserError
 
 MEASURES = ("backend", "pipeline")
+MEASURED_BY = {"backend": "nox -s tests", "pipeline": "nox -s tooling"}
 # The pipeline's threshold, a little under what its tests measure (`nox -s tooling coverage`).
 PIPELINE_FAIL_UNDER = 80
 # `coverage run` options of the pipeline measure (the backend's are [tool.coverage.run]): this checkout's
@@ -40,6 +41,9 @@ PIPELINE_RUN_OPTIONS = (
 # Where a combine writes each measure's data: away from the data files, because coverage's reporting commands
 # combine every `<data file>.*` beside the data file they read (and delete them) before they report.
 COMBINED = {measure: Path(f"reports/coverage/{measure}.coverage") for measure in MEASURES}
+# Set by a combining job to the measures whose jobs did not run in this run (ci.yml: the tooling jobs skipped
+# by their area rule), so that their absence is expected and not an error.
+NOT_MEASURED_VARIABLE = "COVERAGE_NOT_MEASURED"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -95,11 +99,19 @@ class Selection:
     note: str  # which run, in words
 
 
+def not_measured(environ: Mapping[str, str]) -> set[str]:
+    """The measures this run skipped on purpose (their jobs skipped by an area rule): NOT_MEASURED_VARIABLE."""
+    return set(environ.get(NOT_MEASURED_VARIABLE, "").split()) & set(MEASURES)
+
+
 def for_run(root: Path, measure: str, run: str, environ: Mapping[str, str]) -> Selection:
     """The data files a combine of `measure` takes: this run's; outside CI, without any, the latest run's.
 
-    On CI a run without data raises UserError; locally an empty Selection means nothing was measured.
+    On CI a run without data raises UserError, unless the run skipped the measure on purpose (`not_measured`);
+    an empty Selection means nothing was measured.
     """
+    if measure in not_measured(environ):
+        return Selection([], "", [], f"skipped in this run ({NOT_MEASURED_VARIABLE} names it)")
     files = data_files(root, measure)
     chosen = [found for found in files if found.run == run]
     note = f"this run ({run})"
@@ -118,6 +130,13 @@ def for_run(root: Path, measure: str, run: str, environ: Mapping[str, str]) -> S
     return Selection(
         [found.path for found in chosen], run if chosen else "", sorted({found.session for found in chosen}), note
     )
+
+
+def unmeasured_line(measure: str, environ: Mapping[str, str]) -> str:
+    """The summary line of a measure without data in this run: skipped on purpose, or never run here."""
+    if measure in not_measured(environ):
+        return f"{measure}: skipped in this run (its sessions' jobs did not run: the change is outside their area)"
+    return f"{measure}: not measured in this run ({MEASURED_BY[measure]} measures it)"
 
 
 def backend_fail_under(root: Path) -> float:

@@ -60,12 +60,20 @@ def docker(
     input: str | None = None,
     capture: bool = True,
     merge_output: bool = False,
+    detached: bool = False,
 ) -> processes.Completed:
-    """Run `docker ARGS...` to its end (output kept unless `capture` is False). No docker command:
-    `errors.no_docker_command()`; no end within `timeout`: processes' UserError."""
+    """Run `docker ARGS...` to its end (output kept unless `capture` is False; `detached`: see processes.run).
+    No docker command: `errors.no_docker_command()`; no end within `timeout`: processes' UserError."""
     try:
         return processes.run(
-            command(*args), cwd=cwd, env=env, timeout=timeout, input=input, capture=capture, merge_output=merge_output
+            command(*args),
+            cwd=cwd,
+            env=env,
+            timeout=timeout,
+            input=input,
+            capture=capture,
+            merge_output=merge_output,
+            detached=detached,
         )
     except UserError as error:
         if _command_missing(error):
@@ -184,9 +192,17 @@ def compose(
     env: Mapping[str, str] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     capture: bool = True,
+    detached: bool = False,
 ) -> processes.Completed:
     """`docker compose` on one file, to its end."""
-    return docker(*compose_args(file, *args, project=project), cwd=cwd, env=env, timeout=timeout, capture=capture)
+    return docker(
+        *compose_args(file, *args, project=project),
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+        capture=capture,
+        detached=detached,
+    )
 
 
 def compose_foreground(

@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,8 +29,9 @@ Process = subprocess.Popen[bytes]
 
 # Signals that end a run as Ctrl-C does: `timeout` and a cancelled CI job send SIGTERM, a closed terminal SIGHUP.
 TERMINATION_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-# GitHub's runner stops a cancelled step with SIGINT, SIGTERM after 7.5 s, then SIGKILL; here the same, faster.
-STOP_SIGNALS = ((signal.SIGINT, 3.0), (signal.SIGTERM, 2.0), (signal.SIGKILL, 1.0))
+# GitHub's runner stops a cancelled step with SIGINT, SIGTERM after 7.5 s, then SIGKILL 2.5 s later; here the
+# same, so a step's own cleanup (a compose stack's `down`) has the time it has there.
+STOP_SIGNALS = ((signal.SIGINT, 7.5), (signal.SIGTERM, 2.5), (signal.SIGKILL, 1.0))
 
 
 def _missing(argv: Sequence[str], error: OSError) -> UserError:
@@ -54,9 +56,15 @@ def run(
     input: str | None = None,
     capture: bool = True,
     merge_output: bool = False,
+    detached: bool = False,
 ) -> Completed:
     """Run a program to its end. Output is kept (text) unless `capture` is False, then the user sees it;
-    `merge_output` puts stderr into stdout in order. The exit status is the caller's to judge."""
+    `merge_output` puts stderr into stdout in order; `detached` starts it in a session of its own, so that the
+    signals sent to this process's group (a cancelled CI step) do not reach it, its output always kept: for
+    cleanups that must end.
+    The exit status is the caller's to judge."""
+    if detached:
+        return _run_detached(argv, cwd=cwd, env=env, timeout=timeout)
     stdout = subprocess.PIPE if capture else None
     stderr = (subprocess.STDOUT if merge_output else subprocess.PIPE) if capture else None
     try:
@@ -76,6 +84,34 @@ def run(
         raise _timed_out(argv, timeout) from error
     except OSError as error:
         raise _missing(argv, error) from error
+
+
+def _run_detached(
+    argv: Sequence[str], *, cwd: Path | None, env: Mapping[str, str] | None, timeout: float | None
+) -> Completed:
+    """`run(detached=True)`: its own session, and its output in files, not pipes: should this process be killed
+    meanwhile, a pipe without a reader would end the program at its next line (Go programs die of SIGPIPE)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            completed = subprocess.run(
+                list(argv),
+                cwd=cwd,
+                env=None if env is None else dict(env),
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                check=False,
+                start_new_session=True,
+            )
+        except subprocess.TimeoutExpired as error:
+            raise _timed_out(argv, timeout) from error
+        except OSError as error:
+            raise _missing(argv, error) from error
+        out.seek(0)
+        err.seek(0)
+        decoded = [handle.read().decode(errors="replace") for handle in (out, err)]
+    return subprocess.CompletedProcess(completed.args, completed.returncode, *decoded)
 
 
 def stream(
@@ -263,6 +299,21 @@ def interrupt_on_termination() -> Iterator[None]:
         raise Terminated(signum)
 
     previous = {signum: signal.signal(signum, raise_terminated) for signum in TERMINATION_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def cleaning_up() -> Iterator[None]:
+    """A cleanup that a second Ctrl-C or SIGTERM must not cut short: within it they are ignored (in the main
+    thread; elsewhere nothing changes). Start its programs `detached` so that SIGKILL to the group spares them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in (signal.SIGINT, *TERMINATION_SIGNALS)}
     try:
         yield
     finally:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pipeline import changes, drift, facts, processes, workflows
+from pipeline import changes, coverage_data, drift, facts, processes, workflows
 from pipeline.actions.tests.test_expressions_differential import NODE_DIR, node_or_skip
 from pipeline.conftest import invoke, share_tools
 from pipeline.facts import ROOT, Area
@@ -284,3 +284,31 @@ def test_the_dry_run_skips_the_pipelines_tests_for_a_view_and_runs_them_for_the_
     outputs = dict(line.split("=", 1) for line in output_file.read_text().splitlines())
     assert outputs["pipeline"] == ("false" if tooling == "skipped" else "true")
     assert github_plan(outputs) == plan
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize(("tooling", "skipped"), [("skipped", {"pipeline"}), ("success", set())])
+def test_coverage_skips_the_pipeline_measure_exactly_when_its_jobs_were_skipped(
+    tooling: str, skipped: set[str]
+) -> None:
+    """The coverage job's COVERAGE_NOT_MEASURED, as GitHub's evaluator computes it from needs.tooling.result,
+    is what the coverage session reads: a pull request that skips the tooling jobs passes without their data,
+    a run that ran them still needs it."""
+    node = node_or_skip()
+    (step,) = [
+        step
+        for step in ci_data()["jobs"]["coverage"]["steps"]
+        if coverage_data.NOT_MEASURED_VARIABLE in step.get("env", {})
+    ]
+    expression = drift._condition(step["env"][coverage_data.NOT_MEASURED_VARIABLE])
+    case = {
+        "expression": expression,
+        "contexts": {"needs": {"tooling": {"result": tooling, "outputs": {}}}},
+        "status": {"failed": False, "cancelled": False},
+    }
+    evaluated = processes.run([node, "evaluate.mjs"], input=json.dumps([case]), cwd=NODE_DIR)
+    assert evaluated.returncode == 0, evaluated.stderr
+    verdict = json.loads(evaluated.stdout)[0]
+    assert verdict["ok"], verdict
+    environ = {coverage_data.NOT_MEASURED_VARIABLE: str(verdict["value"]), "CI": "true"}
+    assert coverage_data.not_measured(environ) == skipped

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -161,3 +162,39 @@ def test_compose_refuses_to_run_without_the_facts() -> None:
     result = engine.compose(FACTS.root / containers.COMPOSE_FILE, "config", env={"PATH": os.environ["PATH"]})
     assert result.returncode != 0
     assert "is set by invoke" in result.stderr
+
+
+def test_a_cancelled_stack_check_is_removed_even_when_sigterm_and_sigkill_follow(never_healthy_image: str) -> None:
+    """A cancelled CI step's process group gets SIGINT, SIGTERM, then SIGKILL (here within a second, faster than
+    GitHub's 7.5 s and 2.5 s): the stack's `compose down` survives all three and removes every container."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "check-container", "--mode", "stack", "--image", never_healthy_image],
+        cwd=FACTS.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ},
+        start_new_session=True,  # a group of its own, as a step's
+    )
+    deadline = time.monotonic() + 120
+    project = ""
+    while not project:
+        assert time.monotonic() < deadline, "the check never started its stack"
+        assert process.poll() is None, "the check ended before its stack started"
+        found = docker(
+            "ps", "--filter", f"ancestor={never_healthy_image}", "--format", '{{.Label "com.docker.compose.project"}}'
+        )
+        project = found.stdout.strip().splitlines()[0] if found.stdout.strip() else ""
+        time.sleep(0.2)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        time.sleep(0.5)
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 60
+    left = "?"
+    while left and time.monotonic() < deadline:
+        left = docker(
+            "ps", "--all", "--quiet", "--filter", f"label=com.docker.compose.project={project}"
+        ).stdout.strip()
+        time.sleep(0.5)
+    assert not left, f"containers of {project} were left behind"

@@ -63,6 +63,17 @@ def test_on_ci_a_run_without_data_fails_and_never_takes_an_older_one(tmp_path: P
         coverage_data.for_run(tmp_path, "backend", "7001", ON_CI)
 
 
+def test_a_measure_the_run_skipped_on_purpose_is_empty_on_ci_even_beside_older_data(tmp_path: Path) -> None:
+    write(tmp_path, "pipeline", "6999", "tooling-pure")
+    skipping = {**ON_CI, coverage_data.NOT_MEASURED_VARIABLE: "pipeline"}
+    selection = coverage_data.for_run(tmp_path, "pipeline", "7001", skipping)
+    assert selection.files == []
+    assert coverage_data.unmeasured_line("pipeline", skipping).startswith("pipeline: skipped in this run")
+    assert "nox -s tooling measures it" in coverage_data.unmeasured_line("pipeline", ON_CI)
+    with pytest.raises(UserError, match="No backend coverage data"):  # only the named measure is excused
+        coverage_data.for_run(tmp_path, "backend", "7001", skipping)
+
+
 def test_a_coverage_session_of_its_own_takes_the_latest_run_and_says_so(tmp_path: Path) -> None:
     write(tmp_path, "backend", "local1", "tests-3.11", age=600)
     latest = write(tmp_path, "backend", "local2", "tests-3.12", age=60)

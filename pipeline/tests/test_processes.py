@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -160,6 +161,29 @@ def test_run_keeps_both_outputs_apart_or_merged_and_returns_a_failure_status() -
     merged = processes.run(["sh", "-c", "echo one; echo two >&2; echo three"], merge_output=True)
     assert merged.stdout == "one\ntwo\nthree\n"
     assert merged.stderr is None
+
+
+@pytest.mark.tools
+def test_a_detached_run_outlives_its_callers_group_and_keeps_its_output(tmp_path: Path) -> None:
+    """The caller is SIGKILLed (its group too) while a detached cleanup still writes: the cleanup ends its work."""
+    done = tmp_path / "done"
+    caller = (
+        "import sys; from pathlib import Path; from pipeline import processes; "
+        "processes.run(['sh', '-c', 'sleep 1; echo still writing; echo >&2 and here; touch \"$0\"', sys.argv[1]],"
+        " detached=True)"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", caller, str(done)], cwd=Path(__file__).parents[2], start_new_session=True
+    )
+    time.sleep(0.5)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while not done.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert done.exists(), "the detached program died with its caller (a signal to the group, or a broken pipe)"
+    result = processes.run(["sh", "-c", "echo out; echo err >&2; exit 3"], detached=True)
+    assert (result.returncode, result.stdout, result.stderr) == (3, "out\n", "err\n")
 
 
 @pytest.mark.tools
