@@ -184,6 +184,8 @@ def promote_image(c: Context, image: str, to: str = "production") -> None:
         "python": "run matrix entries of this Python only; repeatable",
         "fail-fast": "start no new job after the first failure (default: keep going)",
         "jobs": "jobs side by side (default: the number of cores)",
+        "failed": "re-run the jobs that failed or were cancelled in the last run of this workflow and event, and "
+        "the jobs that need them; the others keep their results and outputs (GitHub's Re-run failed jobs)",
     },
 )
 def ci(
@@ -203,6 +205,7 @@ def ci(
     fail_fast: bool = False,
     jobs: int = 0,
     all: bool = False,
+    failed: bool = False,
 ) -> None:
     """Rehearse a GitHub workflow here (ci.yml by default), as GitHub runs it."""
     with user_errors():
@@ -221,6 +224,14 @@ def ci(
         )
         selection = local_ci.Selection(only=only, skip=skip, pythons=python, fail_fast=fail_fast)
         try:
+            if failed and (dry_run or resolve_outputs or all):
+                raise UserError(
+                    "--failed re-runs the last run's failed jobs; it cannot be combined with --dry-run, "
+                    "--resolve-outputs or --all",
+                    "run `invoke ci --failed` alone",
+                )
+            if failed:
+                selection = local_ci.failed_only(session, selection)
             if dry_run or resolve_outputs:
                 local_ci.print_plan(session, selection, resolve_outputs=resolve_outputs)
                 return
@@ -228,8 +239,12 @@ def ci(
         finally:
             session.close()
         if not local_ci.report(outcomes, wall, session.workflow.relative):
-            failed = [key for key, outcome in outcomes.items() if outcome.fails_the_run]
-            raise UserError(f"CI failed here: {', '.join(failed)} (logs in .cache/ci-logs/)", "fix those jobs")
+            failing = [key for key, outcome in outcomes.items() if outcome.fails_the_run]
+            raise UserError(
+                f"CI failed here: {', '.join(failing)} (logs in .cache/ci-logs/)",
+                "fix those jobs and run it again; a failure that was not the tree's (a flaky test, a stopped "
+                "service) re-runs alone with `invoke ci --failed`",
+            )
         console.success(f"ci: every job of {session.workflow.relative} that runs here passed")
 
 

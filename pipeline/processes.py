@@ -290,7 +290,9 @@ class Terminated(KeyboardInterrupt):
 def interrupt_on_termination() -> Iterator[None]:
     """Within this block SIGTERM and SIGHUP stop the program as Ctrl-C does: what it started is stopped in the
     `finally` and `except KeyboardInterrupt` blocks on the way out. Outside the main thread it changes nothing
-    (Python delivers signals to the main thread only)."""
+    (Python delivers signals to the main thread only). Started from a non-interactive shell's `cmd &`, this
+    process and its programs would ignore SIGINT: within the block they take it, as the steps of GitHub's runner
+    do (a program inherits an ignored signal, never a handler)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -299,6 +301,8 @@ def interrupt_on_termination() -> Iterator[None]:
         raise Terminated(signum)
 
     previous = {signum: signal.signal(signum, raise_terminated) for signum in TERMINATION_SIGNALS}
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:

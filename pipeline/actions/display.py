@@ -74,7 +74,8 @@ def summary_rows(outcomes: Mapping[str, Outcome]) -> list[list[str]]:
             key,
             outcome.result.value
             + (f" ({outcome.note})" if outcome.note and outcome.result is not Result.SUCCESS else "")
-            + (" [continue-on-error: the run passes]" if outcome.tolerated else ""),
+            + (" [continue-on-error: the run passes]" if outcome.tolerated else "")
+            + (f" [kept from run {outcome.kept_from}]" if outcome.kept_from else ""),
             f"{outcome.seconds:.1f}s" if outcome.seconds else "-",
         ]
         for key, outcome in outcomes.items()

@@ -37,16 +37,19 @@ class Ledger:
         self.outcomes: dict[str, Outcome] = {}
         self.states: dict[str, JobState] = {}
         self.live: dict[str, tuple[str, float]] = {}
+        self.times: dict[str, dict[str, float]] = {}  # instance key -> state -> when (seconds since the epoch)
         self.lock = threading.Lock()
 
     def mark(self, key: str, state: str) -> None:
         with self.lock:
             self.live[key] = (state, time.monotonic())
+            self.times.setdefault(key, {}).setdefault(state if state in ("queued", "running") else "ended", time.time())
         self.say(f"{key}: {state}")
 
     def finish(self, instance: Instance, outcome: Outcome) -> None:
         self.outcomes[instance.key] = outcome
-        self.mark(instance.key, outcome.result.value + (f" ({outcome.note})" if outcome.note else ""))
+        kept = f" [kept from run {outcome.kept_from}]" if outcome.kept_from else ""
+        self.mark(instance.key, outcome.result.value + (f" ({outcome.note})" if outcome.note else "") + kept)
 
     def needs_context(self, job_id: str) -> dict[str, Any]:
         results = {job: {"result": self.results[job].value, "outputs": self.job_outputs[job]} for job in self.results}

@@ -7,6 +7,7 @@ service container and network the run started is removed; a second Ctrl-C ends a
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import time
@@ -15,7 +16,17 @@ from pathlib import Path
 from types import FrameType
 
 from pipeline import console, processes
-from pipeline.actions import concurrency, contexts, display, dryrun, expressions, reusable, services, triggers
+from pipeline.actions import (
+    concurrency,
+    contexts,
+    display,
+    dryrun,
+    expressions,
+    history,
+    reusable,
+    services,
+    triggers,
+)
 from pipeline.actions.display import report
 from pipeline.actions.model import Outcome
 from pipeline.actions.scheduler import Scheduler, Selection
@@ -107,7 +118,8 @@ def rehearse(session: RunSession, selection: Selection, workers: int) -> tuple[d
         session.base_contexts({}),
         expressions.AVAILABILITY["concurrency"],
     )
-    started = time.monotonic()
+    files = history.fingerprint(session.root)  # the tree the jobs read, for a later --failed
+    began, started = time.time(), time.monotonic()
     try:
         with (
             processes.interrupt_on_termination(),
@@ -121,7 +133,27 @@ def rehearse(session: RunSession, selection: Selection, workers: int) -> tuple[d
             scheduler.cancel()
             services.remove_labelled(f"{services.LABEL}={session.run_id}")
         raise
-    return outcomes, time.monotonic() - started
+    finally:
+        wall = time.monotonic() - started
+        history.save(history.record_of(scheduler.ledger, began, wall, files), session.root)
+    return outcomes, wall
+
+
+def failed_only(session: RunSession, selection: Selection) -> Selection:
+    """--failed: the last run of this workflow and event, its failed jobs to run again and the rest kept;
+    refused when nothing failed, nothing was recorded, or the tree changed since (`pipeline.actions.history`).
+    The variables of that run come back (a --var given now wins); secrets are never kept."""
+    if selection.only or selection.skip or selection.pythons:
+        raise UserError(
+            "--failed re-runs what failed in the last run; it takes no --only, --skip or --python",
+            "leave those out, or run `invoke ci --only ...` to choose jobs yourself",
+        )
+    record = history.load(session.root, session.workflow.relative, session.trigger.event)
+    history.refuse_a_changed_tree(record, history.fingerprint(session.root))
+    kept = history.kept_outcomes(record, session.workflow.jobs, session.root)
+    session.variables = {**record.variables, **session.variables}
+    console.say(f"--failed: {len(kept)} job(s) kept from run {record.run_id}; the rest runs again")
+    return dataclasses.replace(selection, kept=kept)
 
 
 def print_plan(session: RunSession, selection: Selection, *, resolve_outputs: bool = False) -> None:
@@ -140,6 +172,7 @@ __all__ = [
     "CI_WORKFLOW",
     "Selection",
     "check_pythons",
+    "failed_only",
     "open_session",
     "print_plan",
     "read_secrets",

@@ -77,6 +77,7 @@ class Outcome:
     outputs: dict[str, str] = field(default_factory=dict)
     note: str = ""
     tolerated: bool = False  # a failure the job's continue-on-error lets the run pass
+    kept_from: str = ""  # invoke ci --failed: the earlier run whose result this is (the job did not run again)
 
     @property
     def fails_the_run(self) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline import runner_programs
@@ -26,6 +26,7 @@ class Selection:
     skip: Sequence[str] = ()
     pythons: Sequence[str] = ()
     fail_fast: bool = False  # local: start no new job after the first failure
+    kept: Mapping[str, Outcome] = field(default_factory=dict)  # --failed: instances that end as they ended before
 
 
 def startable(states: Mapping[str, JobState], jobs: Mapping[str, Any], workers: int) -> Iterator[Instance]:
@@ -76,6 +77,8 @@ class Scheduler:
         for instance in state.instances:
             if ended is not None:
                 ledger.finish(instance, ended)
+            elif instance.key in self.selection.kept:
+                ledger.finish(instance, self.selection.kept[instance.key])
             elif not plan.selected(instance, self.selection.only, self.selection.skip, self.selection.pythons):
                 ledger.finish(instance, Outcome(Result.SKIPPED, note="not selected"))
             elif self.cancelled.is_set():

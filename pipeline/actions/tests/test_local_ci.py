@@ -846,3 +846,92 @@ def test_job_logs_carry_no_colour_codes_off_a_terminal(project_copy: Path) -> No
     assert "red alert and " in log
     assert "a link\n" in log
     assert "\x1b" not in log
+
+
+RERUN_WORKFLOW = """\
+jobs:
+  produce:
+    runs-on: ubuntu-24.04
+    outputs:
+      token: ${{ steps.make.outputs.token }}
+    steps:
+      - id: make
+        run: python3 -c "import uuid; print('token=' + uuid.uuid4().hex)" >> "$GITHUB_OUTPUT"
+  steady:
+    needs: produce
+    runs-on: ubuntu-24.04
+    steps:
+      - run: echo "steady token=${{ needs.produce.outputs.token }}"
+  flaky:
+    needs: produce
+    runs-on: ubuntu-24.04
+    strategy:
+      fail-fast: false
+      matrix:
+        part: [one, two]
+    steps:
+      - run: echo "flaky ${{ matrix.part }} token=${{ needs.produce.outputs.token }}"
+      - if: matrix.part == 'two'
+        run: test ! -e .cache/broken  # a file git ignores: broken by the machine, not by the tree
+      - run: python3 -c "import signal, sys; sys.exit(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)"
+  after:
+    needs: [steady, flaky]
+    runs-on: ubuntu-24.04
+    steps:
+      - run: echo "after ran"
+"""
+
+
+def git_repository(root: Path) -> None:
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "base"]):
+        processes.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args], cwd=root
+        ).check_returncode()
+
+
+def test_failed_reruns_exactly_what_failed_and_what_needs_it_keeping_the_rest(project_copy: Path) -> None:
+    """GitHub's Re-run failed jobs: the failed matrix entry and the job after it run again; the producer, its
+    output, the job beside and the entry that passed are kept from the first run. Started as a background job
+    of a non-interactive shell (SIGINT ignored), the steps still take SIGINT, as on GitHub's runner."""
+    workflow = write_workflow(project_copy, RERUN_WORKFLOW)
+    share_tools(project_copy)
+    git_repository(project_copy)
+    refused = invoke_ci(project_copy, "--workflow", workflow, "--failed")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert "no earlier run of .github/workflows/rehearsal.yml on pull_request is recorded here" in refused.stderr
+
+    (project_copy / ".cache").mkdir(exist_ok=True)
+    (project_copy / ".cache/broken").write_text("")
+    ignoring_sigint = subprocess.run(
+        ["sh", "-c", f'trap "" INT; {sys.executable} -m invoke ci --workflow {workflow} & wait $!'],
+        cwd=project_copy,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert ignoring_sigint.returncode == 1, ignoring_sigint.stdout[-3000:]
+    assert "CI failed here: flaky (two) (logs" in ignoring_sigint.stderr, ignoring_sigint.stderr
+    first_token = log_of(project_copy, "steady").split("steady token=")[-1].split()[0]
+    steady_log = log_of(project_copy, "steady")
+
+    (project_copy / ".cache/broken").unlink()  # the machine repaired; the tree as it was
+    rerun = invoke_ci(project_copy, "--workflow", workflow, "--failed")
+    output = rerun.stdout + rerun.stderr
+    assert rerun.returncode == 0, output[-3000:]
+    assert "--failed: 3 job(s) kept from run" in output
+    for kept in ("produce", "steady", "flaky (one)"):
+        assert f"{kept}: success [kept from run" in output, output[-3000:]
+    assert f"flaky two token={first_token}" in log_of(project_copy, "flaky_two")  # the kept output
+    assert log_of(project_copy, "steady") == steady_log  # not run again
+    assert "after ran" in log_of(project_copy, "after")
+
+    nothing = invoke_ci(project_copy, "--workflow", workflow, "--failed")
+    assert nothing.returncode == 1 and "nothing failed in the last run" in nothing.stderr, nothing.stderr
+
+    (project_copy / ".cache/broken").write_text("")
+    assert invoke_ci(project_copy, "--workflow", workflow).returncode == 1
+    (project_copy / "backend/manage.py").write_text((project_copy / "backend/manage.py").read_text() + "\n# edited\n")
+    changed = invoke_ci(project_copy, "--workflow", workflow, "--failed")
+    assert changed.returncode == 1 and "Traceback" not in changed.stderr, changed.stderr
+    assert "1 file(s) changed since the last run" in changed.stderr and "backend/manage.py" in changed.stderr
