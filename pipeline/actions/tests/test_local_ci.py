@@ -884,9 +884,7 @@ jobs:
 
 def git_repository(root: Path) -> None:
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "base"]):
-        processes.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args], cwd=root
-        ).check_returncode()
+        processes.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args], cwd=root).check_returncode()
 
 
 def test_failed_reruns_exactly_what_failed_and_what_needs_it_keeping_the_rest(project_copy: Path) -> None:
@@ -897,7 +895,8 @@ def test_failed_reruns_exactly_what_failed_and_what_needs_it_keeping_the_rest(pr
     share_tools(project_copy)
     git_repository(project_copy)
     refused = invoke_ci(project_copy, "--workflow", workflow, "--failed")
-    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert refused.returncode == 1, refused.stderr
+    assert "Traceback" not in refused.stderr, refused.stderr
     assert "no earlier run of .github/workflows/rehearsal.yml on pull_request is recorded here" in refused.stderr
 
     (project_copy / ".cache").mkdir(exist_ok=True)
@@ -927,11 +926,14 @@ def test_failed_reruns_exactly_what_failed_and_what_needs_it_keeping_the_rest(pr
     assert "after ran" in log_of(project_copy, "after")
 
     nothing = invoke_ci(project_copy, "--workflow", workflow, "--failed")
-    assert nothing.returncode == 1 and "nothing failed in the last run" in nothing.stderr, nothing.stderr
+    assert nothing.returncode == 1, nothing.stderr
+    assert "nothing failed in the last run" in nothing.stderr, nothing.stderr
 
     (project_copy / ".cache/broken").write_text("")
     assert invoke_ci(project_copy, "--workflow", workflow).returncode == 1
     (project_copy / "backend/manage.py").write_text((project_copy / "backend/manage.py").read_text() + "\n# edited\n")
     changed = invoke_ci(project_copy, "--workflow", workflow, "--failed")
-    assert changed.returncode == 1 and "Traceback" not in changed.stderr, changed.stderr
-    assert "1 file(s) changed since the last run" in changed.stderr and "backend/manage.py" in changed.stderr
+    assert changed.returncode == 1, changed.stderr
+    assert "Traceback" not in changed.stderr, changed.stderr
+    assert "1 file(s) changed since the last run" in changed.stderr
+    assert "backend/manage.py" in changed.stderr
