@@ -30,6 +30,7 @@ import pytest
 from pipeline import copies, engine, facts, images, processes, sessions
 from pipeline.console import plain_env
 from pipeline.facts import ROOT
+from pipeline.tests import browser
 
 TIERS = tuple(sessions.TOOLING_TIERS)
 ENGINE_FIXTURES = {"docker_engine", "built_project"}
@@ -178,6 +179,18 @@ def share_tools(root: Path) -> None:
 def project_copy(tmp_path: Path) -> Path:
     """This checkout's files (tracked and new, not ignored) in a temporary folder."""
     return copies.copy_project(ROOT, tmp_path / "project")
+
+
+@pytest.fixture(scope="session")
+def chromium_binary() -> str:
+    """Skip where no Chromium exists; on CI a missing browser is a failure, never a skip."""
+    found = browser.find_chromium()
+    if found:
+        return found
+    reason = f"no Chromium or Chrome on PATH ({browser.INSTALL_HINT})"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run the browser tests, but {reason}")
+    pytest.skip(reason)
 
 
 ENVDIR_VARIABLE = "PIPELINE_TEST_ENVDIR"

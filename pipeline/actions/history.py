@@ -46,6 +46,7 @@ class Ended:
     started: float = 0.0
     ended: float = 0.0
     kept_from: str = ""  # the earlier run whose result a --failed re-run kept
+    tolerated: bool = False  # a failure the job's continue-on-error lets the run pass
 
     def outcome(self, root: Path, run_id: str) -> Outcome:
         """The outcome a re-run keeps: same result, outputs and log, from the run that ran it."""
@@ -76,10 +77,14 @@ class RunRecord:
         return cls(**data, instances=instances)
 
 
+def record_stem(workflow: str) -> str:
+    """A workflow's relative path as one file name."""
+    return workflow.replace("/", "_").replace("\\", "_")
+
+
 def record_path(root: Path, workflow: str, event: str) -> Path:
     """Where the last run of `workflow` (relative path) on `event` is kept."""
-    stem = workflow.replace("/", "_").replace("\\", "_")
-    return root / RUNS_DIR / f"{stem}.{event}.json"
+    return root / RUNS_DIR / f"{record_stem(workflow)}.{event}.json"
 
 
 def fingerprint(root: Path) -> dict[str, str]:
@@ -205,6 +210,7 @@ def record_of(ledger: Ledger, started: float, wall: float, files: dict[str, str]
                     times.get("running", 0.0),
                     times.get("ended", 0.0),
                     kept_from=outcome.kept_from,
+                    tolerated=outcome.tolerated,
                 )
             )
     return RunRecord(

@@ -24,6 +24,7 @@ from pipeline.actions import (
     expressions,
     history,
     reusable,
+    run_report,
     services,
     triggers,
 )
@@ -135,7 +136,10 @@ def rehearse(session: RunSession, selection: Selection, workers: int) -> tuple[d
         raise
     finally:
         wall = time.monotonic() - started
-        history.save(history.record_of(scheduler.ledger, began, wall, files), session.root)
+        record = history.record_of(scheduler.ledger, began, wall, files)
+        history.save(record, session.root)
+        page = run_report.write(record, session.root)
+        console.say(f"run report (graph, timeline, logs): {page.relative_to(session.root)}")
     return outcomes, wall
 
 

@@ -31,18 +31,6 @@ MAX_W_4XL = "896px"  # `max-w-4xl` on <main>: 56rem; unstyled, max-width is `non
 STACK_TIMEOUT = 900  # a cold build of the development stage and a first npm ci
 
 
-@pytest.fixture(scope="session")
-def chromium_binary() -> str:
-    """Skip where no Chromium exists; on CI a missing browser is a failure, never a skip."""
-    found = browser.find_chromium()
-    if found:
-        return found
-    reason = f"no Chromium or Chrome on PATH ({browser.INSTALL_HINT})"
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must run the browser tests, but {reason}")
-    pytest.skip(reason)
-
-
 def assert_tailwind_applied(styles: Mapping[str, Any]) -> None:
     """The compiled CSS loaded with rules, and its classes change what the page's elements look like."""
     assert any(sheet["rules"] > 0 and "/static/app" in str(sheet["href"]) for sheet in styles["sheets"]), styles

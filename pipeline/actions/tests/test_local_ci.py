@@ -17,6 +17,7 @@ from pipeline import facts, processes
 from pipeline.actions import services
 from pipeline.conftest import copy_env, docker, invoke, share_tools
 from pipeline.facts import ROOT
+from pipeline.tests import browser
 
 HEADER = """\
 name: Rehearsal
@@ -937,3 +938,85 @@ def test_failed_reruns_exactly_what_failed_and_what_needs_it_keeping_the_rest(pr
     assert "Traceback" not in changed.stderr, changed.stderr
     assert "1 file(s) changed since the last run" in changed.stderr
     assert "backend/manage.py" in changed.stderr
+
+
+# What a person sees of the report: boxes where they are drawn, styles as computed, text as rendered.
+REPORT_VIEW = """(() => {
+    const box = (element) => {
+        if (!element) return null;
+        const rect = element.getBoundingClientRect();
+        return {left: rect.left, right: rect.right, width: rect.width, height: rect.height};
+    };
+    const nodes = Object.fromEntries([...document.querySelectorAll("g.node")].map((node) => [node.dataset.job, {
+        critical: node.classList.contains("critical"),
+        stroke: getComputedStyle(node.querySelector("rect")).stroke,
+        text: node.textContent,
+        box: box(node),
+    }]));
+    const edges = [...document.querySelectorAll("path.edge")].map((edge) => [edge.dataset.from, edge.dataset.to]);
+    const rows = Object.fromEntries([...document.querySelectorAll(".timeline .row[data-key]")].map((row) => [
+        row.dataset.key, {run: box(row.querySelector(".run")), critical: row.classList.contains("critical")},
+    ]));
+    const logs = Object.fromEntries([...document.querySelectorAll("details.job")].map((details) => [
+        details.querySelector("summary b").textContent,
+        {open: details.open, text: details.querySelector("pre") ? details.querySelector("pre").innerText : ""},
+    ]));
+    return {
+        title: document.title, verdict: document.querySelector(".verdict").innerText,
+        path: document.querySelector(".path").innerText, nodes, edges, rows, logs,
+        scripts: document.scripts.length, fetched: performance.getEntriesByType("resource").length,
+    };
+})()"""
+
+
+def test_the_run_report_shows_the_graph_timeline_critical_path_and_logs_in_chromium(
+    project_copy: Path, chromium_binary: str
+) -> None:
+    """A failed run's report, opened from disk in a real headless Chromium: every job and need drawn, the
+    path through the failed entry marked, each bar after the bars of what it needs, the failed log open, a
+    click on a job's box opening its log; nothing fetched, no script."""
+    workflow = write_workflow(project_copy, RERUN_WORKFLOW.replace('echo "steady', 'sleep 2; echo "steady'))
+    share_tools(project_copy)
+    git_repository(project_copy)
+    (project_copy / ".cache").mkdir(exist_ok=True)
+    (project_copy / ".cache/broken").write_text("")
+    failed = invoke_ci(project_copy, "--workflow", workflow)
+    assert failed.returncode == 1, failed.stdout[-3000:]
+    page = project_copy / ".cache/ci-logs/.github_workflows_rehearsal.yml.pull_request.html"
+    assert f"run report (graph, timeline, logs): {page.relative_to(project_copy)}" in failed.stdout
+
+    with browser.chromium(chromium_binary, timeout=60) as tab:
+        tab.open(page.as_uri())
+        seen = tab.evaluate(REPORT_VIEW)
+        tab.evaluate(
+            'document.querySelector("g.node[data-job=steady]").closest("a").dispatchEvent('
+            'new MouseEvent("click", {bubbles: true}))'
+        )
+        time.sleep(0.5)
+        clicked = tab.evaluate('[location.hash, document.getElementById("job-steady").closest("details").open]')
+
+    assert seen["title"] == "invoke ci: .github/workflows/rehearsal.yml on pull_request", seen
+    assert seen["verdict"] == "failed"
+    assert (seen["scripts"], seen["fetched"]) == (0, 0), seen
+    assert set(seen["nodes"]) == {"produce", "steady", "flaky", "after"}, seen["nodes"]
+    assert sorted(map(tuple, seen["edges"])) == [
+        ("flaky", "after"),
+        ("produce", "flaky"),
+        ("produce", "steady"),
+        ("steady", "after"),
+    ], seen["edges"]
+    assert seen["path"].endswith(": produce → steady → after"), seen["path"]  # the skip passes the wait on
+    critical = {job for job, node in seen["nodes"].items() if node["critical"]}
+    assert critical == {"produce", "steady", "after"}, seen["nodes"]
+    assert "skipped" in seen["nodes"]["after"]["text"]
+    assert "failure" in seen["nodes"]["flaky"]["text"]
+    drawn = {node["stroke"] for node in seen["nodes"].values() if node["critical"]}
+    assert drawn.isdisjoint(node["stroke"] for node in seen["nodes"].values() if not node["critical"]), seen
+    for key in ("steady", "flaky (one)", "flaky (two)"):
+        assert seen["rows"][key]["run"]["left"] >= seen["rows"]["produce"]["run"]["right"] - 1, seen["rows"]
+        assert seen["rows"][key]["critical"] == (key == "steady"), seen["rows"]
+    assert seen["rows"]["steady"]["run"]["width"] > seen["rows"]["flaky (one)"]["run"]["width"], seen["rows"]
+    assert seen["logs"]["flaky (two)"]["open"], seen["logs"]
+    assert not seen["logs"]["steady"]["open"], seen["logs"]
+    assert "flaky two token=" in seen["logs"]["flaky (two)"]["text"]
+    assert clicked == ["#job-steady", True], clicked
