@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -110,3 +111,27 @@ def test_bandit_findings_are_listed_by_file_and_line(tmp_path: Path) -> None:
         sessions.bandit_findings(sarif)
     with pytest.raises(UserError, match="no usable report"):
         sessions.bandit_findings(tmp_path / "missing.sarif")
+
+
+LONGEST_ENTRY = 10  # lines of a session's or a task's body, its docstring left out
+
+
+def entry_bodies(path: Path, decorator: str) -> dict[str, int]:
+    """{function: lines of its body after the docstring} for each function decorated with `decorator`."""
+    lengths = {}
+    for node in ast.parse(path.read_text()).body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        names = {ast.unparse(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list}
+        if not any(name.startswith(decorator) for name in names):
+            continue
+        body = node.body[1:] if isinstance(node.body[0], ast.Expr) else node.body
+        lengths[node.name] = (body[-1].end_lineno or 0) - body[0].lineno + 1
+    return lengths
+
+
+def test_the_noxfile_reads_like_a_table_of_contents() -> None:
+    """Each session is a few calls of `pipeline.session_steps`; its logic lives in the package."""
+    bodies = entry_bodies(Path(__file__).parents[2] / "noxfile.py", "nox.session")
+    assert len(bodies) >= 14, bodies
+    assert {name: lines for name, lines in bodies.items() if lines > LONGEST_ENTRY} == {}
