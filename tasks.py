@@ -61,10 +61,7 @@ def build_image(
             say=console.say,
         )
         images.report(result)
-        if output and (push or load):
-            reference = images.pushed_reference(result) if push else result.tags[-1]
-            with Path(output).open("a", encoding="utf-8") as handle:
-                handle.write(f"image={reference}\n")
+        images.write_output(result, output if push or load else None, pushed=push)
 
 
 @task(
@@ -113,37 +110,14 @@ def changes(c: Context, output: str | None = None) -> None:
     """Which areas ([tool.pipeline.areas]) this change touches: their jobs of ci.yml run, the others are skipped."""
     with user_errors():
         facts = load_facts()
-        change = changes_of.of_checkout(facts.root, os.environ)
-        decision = changes_of.decide(facts.areas, change)
-        rows = changes_of.rows(facts.areas, decision)
-        console.table(f"changes: {change.reason}", ["area", "jobs", "on this change", "because"], rows)
-        console.step_summary(
-            f"### Changes\n\n{change.reason}\n\n"
-            + console.markdown_table(["area", "jobs", "on this change", "because"], rows)
-        )
-        if output:
-            with Path(output).open("a", encoding="utf-8") as handle:
-                handle.write(changes_of.output_lines(decision))
+        changes_of.announce(facts.root, facts.areas, os.environ, output)
 
 
 @task
 def all_green(c: Context) -> None:
     """Fail unless every job in NEEDS (`${{ toJSON(needs) }}`) succeeded or was skipped by its area rule."""
     with user_errors():
-        needs = workflows.needs_context(os.environ.get("NEEDS", ""))
-        results = workflows.job_results(os.environ.get("NEEDS", ""))
-        excused = changes_of.skipped_by_rule(needs, load_facts().areas)
-        rows = [
-            [job, f"{result} ({excused[job]} unchanged)" if job in excused else result]
-            for job, result in sorted(results.items())
-        ]
-        console.table("CI jobs", ["job", "result"], rows)
-        console.step_summary("### All green?\n\n" + console.markdown_table(["job", "result"], rows))
-        failed = workflows.failed_jobs(results, excused)
-        if failed:
-            raise UserError(f"These jobs did not succeed: {', '.join(failed)}", "open their logs above")
-        skipped = f", {len(excused)} skipped by their area rule" if excused else ""
-        console.success(f"all-green: {len(results) - len(excused)} jobs succeeded{skipped}")
+        console.success(changes_of.all_green(os.environ.get("NEEDS", ""), load_facts().areas))
 
 
 @task
@@ -209,43 +183,21 @@ def ci(
 ) -> None:
     """Rehearse a GitHub workflow here (ci.yml by default), as GitHub runs it."""
     with user_errors():
-        facts = load_facts()
-        local_ci.check_pythons(python, facts.python_versions)
-        secrets = local_ci.read_secrets(secret, Path(secret_file) if secret_file else None, os.environ)
-        session = local_ci.open_session(
-            facts.root,
+        request = local_ci.Request(
             Path(workflow),
             event,
             ref,
-            facts.services.resolve,
-            event_file=Path(event_file) if event_file else None,
-            secrets=secrets,
-            variables={**local_ci.read_variables(var), **({changes_of.FORCE_VARIABLE: "true"} if all else {})},
+            event_file,
+            secret,
+            secret_file,
+            var,
+            all,
+            dry_run,
+            resolve_outputs,
+            failed,
+            jobs,
         )
-        selection = local_ci.Selection(only=only, skip=skip, pythons=python, fail_fast=fail_fast)
-        try:
-            if failed and (dry_run or resolve_outputs or all):
-                raise UserError(
-                    "--failed re-runs the last run's failed jobs; it cannot be combined with --dry-run, "
-                    "--resolve-outputs or --all",
-                    "run `invoke ci --failed` alone",
-                )
-            if failed:
-                selection = local_ci.failed_only(session, selection)
-            if dry_run or resolve_outputs:
-                local_ci.print_plan(session, selection, resolve_outputs=resolve_outputs)
-                return
-            outcomes, wall = local_ci.rehearse(session, selection, jobs or os.cpu_count() or 2)
-        finally:
-            session.close()
-        if not local_ci.report(outcomes, wall, session.workflow.relative):
-            failing = [key for key, outcome in outcomes.items() if outcome.fails_the_run]
-            raise UserError(
-                f"CI failed here: {', '.join(failing)} (logs in .cache/ci-logs/)",
-                "fix those jobs and run it again; a failure that was not the tree's (a flaky test, a stopped "
-                "service) re-runs alone with `invoke ci --failed`",
-            )
-        console.success(f"ci: every job of {session.workflow.relative} that runs here passed")
+        local_ci.main(load_facts(), request, local_ci.Selection(only, skip, python, fail_fast))
 
 
 @task
@@ -253,19 +205,8 @@ def doctor(c: Context) -> None:
     """Preflight: Pythons, nox/uv, Docker, buildx, compose, .env, settings, disk; each with its fix."""
     with user_errors():
         checks = doctor_checks.run_checks(load_facts())
-        rows = [[check.name, check.state, check.detail, "" if check.ok else check.fix] for check in checks]
-        console.table("invoke doctor", ["check", "state", "detail", "fix"], rows)
-        blocking = doctor_checks.blocking_failures(checks)
-        if blocking:
-            raise UserError(
-                f"{len(blocking)} blocking problem(s): " + "; ".join(f"{c.name}: {c.detail}" for c in blocking),
-                "; ".join(check.fix for check in blocking),
-            )
-        warnings = [check.name for check in checks if not check.ok]
-        if warnings:
-            console.success(f"doctor: this machine can run the pipeline, but for what needs {', '.join(warnings)}")
-            return
-        console.success("doctor: this machine can run the whole pipeline")
+        doctor_checks.show(checks)
+        console.success(f"doctor: {doctor_checks.verdict(checks)}")
 
 
 @task(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline import processes
+from pipeline import console, processes, workflows
 from pipeline.actions.filters import matches
 from pipeline.errors import UserError
 from pipeline.facts import Area
@@ -147,3 +147,35 @@ def skipped_by_rule(needs: Mapping[str, Any], areas: Iterable[Area]) -> dict[str
         for job in area.jobs
         if isinstance(needs.get(job), Mapping) and needs[job].get("result") == "skipped"
     }
+
+
+def announce(root: Path, areas: Sequence[Area], environ: Mapping[str, str], output: str | None = None) -> None:
+    """`invoke changes`: the table in the terminal and the job summary; `area=true|false` lines appended to
+    `output` ($GITHUB_OUTPUT on GitHub)."""
+    change = of_checkout(root, environ)
+    decision = decide(areas, change)
+    table = rows(areas, decision)
+    columns = ["area", "jobs", "on this change", "because"]
+    console.table(f"changes: {change.reason}", columns, table)
+    console.step_summary(f"### Changes\n\n{change.reason}\n\n" + console.markdown_table(columns, table))
+    if output:
+        with Path(output).open("a", encoding="utf-8") as handle:
+            handle.write(output_lines(decision))
+
+
+def all_green(needs_json: str, areas: Sequence[Area]) -> str:
+    """`invoke all-green`: every job in `needs_json` (`${{ toJSON(needs) }}`) succeeded or was skipped by its
+    area rule; the table, then the line to print, or one paragraph naming the jobs that did not."""
+    results = workflows.job_results(needs_json)
+    excused = skipped_by_rule(workflows.needs_context(needs_json), areas)
+    table = [
+        [job, f"{result} ({excused[job]} unchanged)" if job in excused else result]
+        for job, result in sorted(results.items())
+    ]
+    console.table("CI jobs", ["job", "result"], table)
+    console.step_summary("### All green?\n\n" + console.markdown_table(["job", "result"], table))
+    failed = workflows.failed_jobs(results, excused)
+    if failed:
+        raise UserError(f"These jobs did not succeed: {', '.join(failed)}", "open their logs above")
+    skipped = f", {len(excused)} skipped by their area rule" if excused else ""
+    return f"all-green: {len(results) - len(excused)} jobs succeeded{skipped}"

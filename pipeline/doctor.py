@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import downloads, engine, images, interpreters, lockfiles, processes, runner_programs
+from rich.table import Table
+
+from pipeline import console, downloads, engine, images, interpreters, lockfiles, processes, runner_programs
 from pipeline.errors import INSTALL_DOCKER_FIX, START_DOCKER_FIX, UserError
 from pipeline.facts import Facts
 
@@ -311,3 +313,44 @@ def run_checks(facts: Facts) -> list[Check]:
 
 def blocking_failures(checks: list[Check]) -> list[Check]:
     return [check for check in checks if not check.ok and check.blocking]
+
+
+STATE_STYLES = {"ok": "green", "warning": "yellow", "missing": "bold red"}
+
+
+def show(checks: Sequence[Check]) -> None:
+    """A table in a terminal (a fix column only where a check needs one); off a terminal one line per
+    check, `state  name: detail`, its fix on the same line; a markdown table on GitHub."""
+    out = console.console()
+    needs_fixes = any(not check.ok for check in checks)
+    if out.is_terminal:
+        table = Table(title="invoke doctor")
+        for column in ("check", "state", "detail", *(("fix",) if needs_fixes else ())):
+            table.add_column(column, overflow="fold")
+        for check in checks:
+            state = f"[{STATE_STYLES[check.state]}]{check.state}[/]"
+            table.add_row(
+                check.name, state, check.detail, *((check.fix if not check.ok else "",) if needs_fixes else ())
+            )
+        out.print(table)
+    else:
+        out.print("invoke doctor", markup=False)
+        for check in checks:
+            fix = f" -> fix: {check.fix}" if not check.ok and check.fix else ""
+            out.print(f"  {check.state:<8} {check.name}: {check.detail}{fix}", markup=False, soft_wrap=True)
+    rows = [[check.name, check.state, check.detail, "" if check.ok else check.fix] for check in checks]
+    console.step_summary("### invoke doctor\n\n" + console.markdown_table(["check", "state", "detail", "fix"], rows))
+
+
+def verdict(checks: Sequence[Check]) -> str:
+    """The last line: ready, ready but for what the warnings name, or one paragraph of what blocks."""
+    blocking = blocking_failures(list(checks))
+    if blocking:
+        raise UserError(
+            f"{len(blocking)} blocking problem(s): " + "; ".join(f"{check.name}: {check.detail}" for check in blocking),
+            "; ".join(check.fix for check in blocking),
+        )
+    warnings = [check.name for check in checks if not check.ok]
+    if warnings:
+        return f"this machine can run the pipeline, but for what needs {', '.join(warnings)}"
+    return "this machine can run the whole pipeline"

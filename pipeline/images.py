@@ -435,6 +435,15 @@ def report(result: BuildResult) -> None:
     console.success(f"build-image: {result.tags[0]} built ({result.cache_backend} cache, {result.seconds:.0f}s)")
 
 
+def write_output(result: BuildResult, output: str | None, *, pushed: bool) -> None:
+    """`image=REF` appended to `output` ($GITHUB_OUTPUT): NAME@DIGEST after a push, else the local tag."""
+    if not output:
+        return
+    reference = pushed_reference(result) if pushed else result.tags[-1]
+    with Path(output).open("a", encoding="utf-8") as handle:
+        handle.write(f"image={reference}\n")
+
+
 STEP_LINE = re.compile(r"^#(\d+) \[(?P<stage>[\w-]+) +\d+/\d+\] (?P<instruction>.+)$")
 CACHED_LINE = re.compile(r"^#(\d+) CACHED$")
 

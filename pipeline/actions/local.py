@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
-from pipeline import console, processes
+from pipeline import changes, console, processes
 from pipeline.actions import (
     concurrency,
     contexts,
@@ -31,9 +31,10 @@ from pipeline.actions import (
 from pipeline.actions.display import report
 from pipeline.actions.model import Outcome
 from pipeline.actions.scheduler import Scheduler, Selection
-from pipeline.actions.session import RunSession
+from pipeline.actions.session import LOG_DIR, RunSession
 from pipeline.actions.workflow import Workflow, load
 from pipeline.errors import UserError
+from pipeline.facts import Facts
 
 CI_WORKFLOW = Path(".github/workflows/ci.yml")
 INTERRUPTED_EXIT = 130
@@ -169,18 +170,75 @@ def print_plan(session: RunSession, selection: Selection, *, resolve_outputs: bo
     display.print_plan(planned, session.workflow.relative, session.trigger.event)
 
 
-read_secrets = contexts.read_secrets
-read_variables = contexts.read_variables
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """What `invoke ci` was asked, as its options say it."""
+
+    workflow: Path = CI_WORKFLOW
+    event: str = ""
+    ref: str = ""
+    event_file: str = ""
+    secrets: Sequence[str] = ()  # names of environment variables
+    secret_file: str = ""
+    variables: Sequence[str] = ()  # NAME=VALUE
+    all_areas: bool = False
+    dry_run: bool = False
+    resolve_outputs: bool = False
+    failed: bool = False
+    jobs: int = 0
+
+
+def main(facts: Facts, request: Request, selection: Selection) -> None:
+    """`invoke ci`: the plan, the run, or the re-run of what failed; a red run ends in one paragraph."""
+    if request.failed and (request.dry_run or request.resolve_outputs or request.all_areas):
+        raise UserError(
+            "--failed re-runs the last run's failed jobs; it cannot be combined with --dry-run, "
+            "--resolve-outputs or --all",
+            "run `invoke ci --failed` alone",
+        )
+    check_pythons(selection.pythons, facts.python_versions)
+    secret_file = Path(request.secret_file) if request.secret_file else None
+    variables = contexts.read_variables(request.variables)
+    if request.all_areas:
+        variables[changes.FORCE_VARIABLE] = "true"
+    session = open_session(
+        facts.root,
+        request.workflow,
+        request.event,
+        request.ref,
+        facts.services.resolve,
+        event_file=Path(request.event_file) if request.event_file else None,
+        secrets=contexts.read_secrets(request.secrets, secret_file, os.environ),
+        variables=variables,
+    )
+    try:
+        if request.failed:
+            selection = failed_only(session, selection)
+        if request.dry_run or request.resolve_outputs:
+            print_plan(session, selection, resolve_outputs=request.resolve_outputs)
+            return
+        outcomes, wall = rehearse(session, selection, request.jobs or os.cpu_count() or 2)
+    finally:
+        session.close()
+    if not report(outcomes, wall, session.workflow.relative):
+        failing = [key for key, outcome in outcomes.items() if outcome.fails_the_run]
+        raise UserError(
+            f"CI failed here: {', '.join(failing)} (logs in {LOG_DIR}/)",
+            "fix those jobs and run it again; a failure that was not the tree's (a flaky test, a stopped "
+            "service) re-runs alone with `invoke ci --failed`",
+        )
+    console.success(f"ci: every job of {session.workflow.relative} that runs here passed")
+
 
 __all__ = [
     "CI_WORKFLOW",
+    "Request",
     "Selection",
     "check_pythons",
     "failed_only",
+    "main",
     "open_session",
     "print_plan",
-    "read_secrets",
-    "read_variables",
     "rehearse",
     "report",
 ]

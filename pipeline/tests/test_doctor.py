@@ -24,7 +24,7 @@ def test_doctor_passes_on_a_ready_machine(docker_engine: None, project_copy: Pat
 def test_doctor_names_the_fix_when_docker_is_down(project_copy: Path) -> None:
     result = run_doctor(project_copy, DOCKER_HOST="unix:///nonexistent/docker.sock")
     assert result.returncode == 1
-    assert "check=Docker daemon  state=missing" in result.stdout
+    assert "missing  Docker daemon: " in result.stdout
     assert START_DOCKER_FIX in result.stderr
     assert "shared/" not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr

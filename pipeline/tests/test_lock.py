@@ -117,6 +117,6 @@ def test_doctor_reports_a_stale_lock(project_copy: Path) -> None:
     add_dependency_without_relocking(project_copy)
     result = run([sys.executable, "-m", "invoke", "doctor"], project_copy)
     assert result.returncode == 1
-    assert "check=uv.lock matches pyproject.toml  state=missing" in result.stdout
+    assert "missing  uv.lock matches pyproject.toml: " in result.stdout
     assert FIX in result.stderr
     assert "Traceback" not in result.stderr

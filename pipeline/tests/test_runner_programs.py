@@ -51,7 +51,7 @@ def test_doctor_names_a_missing_browser_with_its_fix(project_copy: Path, tmp_pat
     environ = {"PATH": hiding(tmp_path, *BROWSERS), "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
     result = invoke("doctor", cwd=project_copy, env=environ)
     output = result.stdout + result.stderr
-    assert "check=Chromium  state=warning  detail=missing: the pipeline's browser tests" in output, output[-3000:]
+    assert "warning  Chromium: missing: the pipeline's browser tests" in output, output[-3000:]
     assert "sudo apt-get install chromium" in output
     assert "Traceback" not in output
 

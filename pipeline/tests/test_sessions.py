@@ -135,3 +135,12 @@ def test_the_noxfile_reads_like_a_table_of_contents() -> None:
     bodies = entry_bodies(Path(__file__).parents[2] / "noxfile.py", "nox.session")
     assert len(bodies) >= 14, bodies
     assert {name: lines for name, lines in bodies.items() if lines > LONGEST_ENTRY} == {}
+
+
+def test_tasks_are_a_few_statements_over_the_package() -> None:
+    """tasks.py is a table of contents too: a task states what it calls; its logic lives in `pipeline`."""
+    tree = ast.parse((Path(__file__).parents[2] / "tasks.py").read_text())
+    tasks = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    statements = {task.name: sum(isinstance(node, ast.stmt) for node in ast.walk(task)) - 1 for task in tasks}
+    assert len(statements) >= 10, statements
+    assert {name: count for name, count in statements.items() if count > LONGEST_ENTRY} == {}
