@@ -1,18 +1,18 @@
 """Drift rules: workflows, compose files, the Dockerfile and pyproject must agree
 with the single source of facts, and the workflows must stay one-line calls.
 
-`python -m pipeline.drift` prints one `file:line: problem` per finding and
-exits 1 when there is any (run by `nox -s workflows`).
+`pipeline.workflow_checks` reports these findings with the other checks of the
+workflows (run by `nox -s workflows`).
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 import sys
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,8 @@ import yaml
 
 from pipeline import changes, containers, lockfiles, processes, workflows
 from pipeline.console import plain_env
-from pipeline.entry import user_errors
 from pipeline.facts import IMAGE_STAGES, Area, Facts, load
+from pipeline.findings import Finding
 
 PINNED_USES = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"@[0-9a-f]{40}\s+#\s*v?\d")
@@ -32,18 +32,9 @@ MATRIX_PYTHON = "${{ matrix.python }}"
 # needs. Not `matrix.session || github.job` everywhere: actionlint refuses `matrix.X` in a job without a matrix.
 CACHE_SUFFIX_MATRIX = "${{ matrix.session }}"
 CACHE_SUFFIX_JOB = "${{ github.job }}"
+FIX = "make the file agree with the facts (pyproject.toml's [tool.pipeline]), or change the facts in that one place"
 CI_WORKFLOW = ".github/workflows/ci.yml"  # the workflow whose jobs [tool.pipeline.areas] names
 LOCAL_WORKFLOW = re.compile(r"^\./\.github/workflows/[\w.-]+\.ya?ml$")
-
-
-@dataclass(frozen=True, order=True)
-class Finding:
-    path: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
 
 
 class Source:
@@ -585,21 +576,4 @@ def find_all(root: Path) -> list[Finding]:
     findings += lockfile_findings(root)
     for relative in ("pyproject.toml", ".env.example", "README.md"):
         findings += settings_findings(facts, Source(root, relative))
-    return sorted(set(findings))
-
-
-def main(argv: Iterable[str] = ()) -> int:
-    root = Path(next(iter(argv), ".")).resolve()
-    findings = find_all(root)
-    for finding in findings:
-        print(finding)
-    if findings:
-        print(f"drift: {len(findings)} problem(s); fix each file:line above.", file=sys.stderr)
-        return 1
-    print("drift: workflows, compose, Dockerfile and pyproject agree with the facts.")
-    return 0
-
-
-if __name__ == "__main__":
-    with user_errors():  # a file it cannot read: one paragraph, not a traceback
-        raise SystemExit(main(sys.argv[1:]))
+    return sorted({finding if finding.fix else dataclasses.replace(finding, fix=FIX) for finding in findings})

@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import nox
@@ -139,33 +139,29 @@ def bandit(session: nox.Session, facts: Facts) -> None:
 
 
 def check_workflows(session: nox.Session, facts: Facts) -> None:
-    """Drift, zizmor, the JSON schemas, GitHub's own parser, the refusal check, actionlint."""
+    """Drift, GitHub's own parser and the refusal check in one process (`pipeline.workflow_checks`), then
+    zizmor, the JSON schemas and actionlint."""
     runner_programs_here(session)
     install(session, "tooling", "workflows", production=False)
-    run_tool(session, facts, "workflows")  # drift: the facts against every file that repeats them
+    install_github_parser(session)
+    run_tool(session, facts, "workflows")
     files = [str(path.relative_to(facts.root)) for path in pipeline_workflows.workflow_files(facts.root)]
     session.run("zizmor", "--offline", "--strict-collection", "--quiet", ".")
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *files)
     session.run("check-jsonschema", "--builtin-schema", "vendor.dependabot", ".github/dependabot.yml")
-    github_parser(session, files)
-    # What `invoke ci` would run differently from GitHub is refused here, with its file:line.
-    session.run("python", "-m", "pipeline.actions.support", *files, env={"PYTHONPATH": "."})
     finish(
         session, f"no drift; GitHub's parser, zizmor and the JSON schemas accept the workflows; {actionlint(session)}"
     )
 
 
-def github_parser(session: nox.Session, files: Sequence[str]) -> None:
-    """GitHub's own workflow parser (Node 20+, pinned in pipeline/actions/node/) over every workflow."""
+def install_github_parser(session: nox.Session) -> None:
+    """GitHub's own workflow parser (Node 20+), pinned in pipeline/actions/node/, installed once."""
     with entry.user_errors(session):
-        node = validate.find_node()
+        validate.find_node()
         with sessions.exclusive("github-actions-node"):
             if not validate.installed_matches_lock():
                 with session.chdir(validate.NODE_DIR):
                     session.run(*validate.NPM_CI, external=True)
-        parser_errors = validate.validate(files, node=node)
-    if parser_errors:
-        session.error("GitHub's workflow parser rejects:\n" + "\n".join(map(str, parser_errors)))
 
 
 def actionlint(session: nox.Session) -> str:

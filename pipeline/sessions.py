@@ -126,6 +126,7 @@ GATE_FIXES = {
     "format": "these files are not formatted; `nox -s fix` formats every file",
     "templates": "djLint found the problems above in the templates; edit them as it says",
     "mypy": "mypy found the type errors above; fix each file:line it names",
+    "workflows": "fix each file:line above as its fix says, then run `nox -s workflows` again",
 }
 # What `nox -s fix` reports as left over: one line per problem, never a failure of the listing itself.
 RUFF_LEFT_OVER = ("--exit-zero", "--quiet", "--output-format", "concise")
@@ -135,7 +136,8 @@ def tool_command(
     gate: str, facts: Facts, python: str, posargs: Iterable[str] = (), workdir: Path | None = None
 ) -> tuple[list[str], dict[str, str]]:
     """The tool command a gate's session runs (with the session's arguments after `--`) and its environment.
-    `workflows` runs more tools after this one (drift); `build` (the deploy check) runs more commands in it."""
+    `workflows` runs more tools around this one (drift, GitHub's parser and refusals in one process); `build`
+    (the deploy check) runs more commands in it."""
     extra = list(posargs)
     production = production_check_env(facts, workdir)
     table: dict[str, tuple[list[str], dict[str, str]]] = {
@@ -147,7 +149,7 @@ def tool_command(
             ["bandit", *BANDIT_OPTIONS, "--quiet", "--format", "sarif", "--output", str(BANDIT_SARIF), *extra],
             {},
         ),
-        "workflows": (["python", "-m", "pipeline.drift"], {"PYTHONPATH": "."}),
+        "workflows": (["python", "-m", "pipeline.workflow_checks"], {"PYTHONPATH": "."}),
         "build": (["python", "backend/manage.py", "check", "--deploy", "--fail-level", "WARNING"], production),
         "tests": (["coverage", "run", "-m", "pytest", *extra], django_env(facts, "testing")),
     }

@@ -4,19 +4,18 @@ local JavaScript or Docker action, a remote reusable workflow: the plan and the 
 table say so, with the reason), or a
 `file:line` refusal: what invoke ci would run differently from GitHub without saying so.
 
-`python -m pipeline.actions.support FILE...` prints one refusal per line and
-exits 1 when there is any (run by `nox -s workflows`).
+`pipeline.workflow_checks` reports the refusals with the other checks of the
+workflows (run by `nox -s workflows`).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from pipeline.actions import background
-from pipeline.actions.workflow import Workflow, load
+from pipeline.actions.workflow import Workflow
+from pipeline.findings import Finding
 
 # What invoke ci runs as GitHub does.
 WORKFLOW_KEYS = {"name", "run-name", "on", "permissions", "concurrency", "env", "defaults", "jobs"}
@@ -44,11 +43,13 @@ SETUP_ACTIONS = {
 }
 
 
-class Refusal(str):
-    """`file:line: what invoke ci does not implement`."""
+FIX = (
+    "invoke ci would run this differently from GitHub: write it with what invoke ci runs (README, `invoke ci`), "
+    "or keep this workflow for GitHub alone"
+)
 
 
-def refusals(workflow: Workflow) -> Iterator[Refusal]:
+def refusals(workflow: Workflow) -> Iterator[Finding]:
     data = workflow.data
     yield from _unknown(workflow, data, WORKFLOW_KEYS, ())
     yield from _defaults(workflow, data.get("defaults"), ("defaults",))
@@ -56,11 +57,11 @@ def refusals(workflow: Workflow) -> Iterator[Refusal]:
         yield from _job(workflow, job_id, job)
 
 
-def _refuse(workflow: Workflow, key: tuple[str | int, ...], message: str) -> Refusal:
-    return Refusal(f"{workflow.where(*key)}: {message}")
+def _refuse(workflow: Workflow, key: tuple[str | int, ...], message: str) -> Finding:
+    return Finding(workflow.relative, workflow.line(*key), message, FIX)
 
 
-def _unknown(workflow: Workflow, data: Any, known: set[str], key: tuple[str | int, ...]) -> Iterator[Refusal]:
+def _unknown(workflow: Workflow, data: Any, known: set[str], key: tuple[str | int, ...]) -> Iterator[Finding]:
     if not isinstance(data, Mapping):
         return
     for name in data:
@@ -69,7 +70,7 @@ def _unknown(workflow: Workflow, data: Any, known: set[str], key: tuple[str | in
             yield _refuse(workflow, (*key, name), f"`{where}` is not something invoke ci runs as GitHub does")
 
 
-def _defaults(workflow: Workflow, defaults: Any, key: tuple[str | int, ...]) -> Iterator[Refusal]:
+def _defaults(workflow: Workflow, defaults: Any, key: tuple[str | int, ...]) -> Iterator[Finding]:
     if not isinstance(defaults, Mapping):
         return
     yield from _unknown(workflow, defaults, {"run"}, key)
@@ -77,12 +78,12 @@ def _defaults(workflow: Workflow, defaults: Any, key: tuple[str | int, ...]) -> 
     yield from _shell(workflow, (defaults.get("run") or {}).get("shell"), (*key, "run", "shell"))
 
 
-def _shell(workflow: Workflow, shell: Any, key: tuple[str | int, ...]) -> Iterator[Refusal]:
+def _shell(workflow: Workflow, shell: Any, key: tuple[str | int, ...]) -> Iterator[Finding]:
     if shell is not None and str(shell) not in SHELLS and "{0}" not in str(shell):
         yield _refuse(workflow, key, f"shell {shell} is not available here (use {', '.join(sorted(SHELLS))})")
 
 
-def _job(workflow: Workflow, job_id: str, job: Mapping[str, Any]) -> Iterator[Refusal]:
+def _job(workflow: Workflow, job_id: str, job: Mapping[str, Any]) -> Iterator[Finding]:
     key: tuple[str | int, ...] = ("jobs", job_id)
     if "uses" in job:
         yield from _unknown(workflow, job, CALLER_KEYS, key)
@@ -96,20 +97,9 @@ def _job(workflow: Workflow, job_id: str, job: Mapping[str, Any]) -> Iterator[Re
         yield from _step(workflow, step, (*key, "steps", index))
 
 
-def _step(workflow: Workflow, step: Mapping[str, Any], key: tuple[str | int, ...]) -> Iterator[Refusal]:
+def _step(workflow: Workflow, step: Mapping[str, Any], key: tuple[str | int, ...]) -> Iterator[Finding]:
     yield from _unknown(workflow, step, STEP_KEYS, key)
     yield from _shell(workflow, step.get("shell"), (*key, "shell"))
     for index, inner in enumerate(step.get("parallel") or []):
         if isinstance(inner, Mapping):
             yield from _step(workflow, inner, (*key, "parallel", index))
-
-
-def main(argv: list[str]) -> int:
-    found = [refusal for name in argv for refusal in refusals(load(Path(name)))]
-    for refusal in found:
-        print(refusal)
-    return 1 if found else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

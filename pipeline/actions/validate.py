@@ -5,9 +5,8 @@ code GitHub's editor tooling uses: it knows which contexts each key may use
 (`job` only in steps, `secrets` not in a job's `if:`, ...), which a JSON schema
 and our own drift rules cannot. `node/validate.mjs` prints one
 `file:line:column: message` per error; this module finds Node, composes the
-commands and turns that output into findings. `nox -s workflows` runs it.
-
-    python -m pipeline.actions.validate .github/workflows/*.yml
+commands and turns that output into findings, which `pipeline.workflow_checks`
+reports with the other checks of the workflows (`nox -s workflows`).
 """
 
 from __future__ import annotations
@@ -15,15 +14,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import processes
 from pipeline.console import plain_env
-from pipeline.entry import user_errors
 from pipeline.errors import UserError
+from pipeline.findings import Finding
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 LOADER = NODE_DIR / "json-imports.mjs"
@@ -40,15 +37,7 @@ NPM_CI_FIX = f"run `{' '.join(NPM_CI)}` in {NODE_DIR} (`nox -s workflows` does i
 FINDING = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<column>\d+): (?P<message>.+)$")
 
 
-@dataclass(frozen=True, order=True)
-class Finding:
-    path: str
-    line: int
-    column: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+FIX = "GitHub would not run this workflow: correct the key or expression the parser names"
 
 
 def parse_node_version(text: str) -> tuple[int, int]:
@@ -103,7 +92,8 @@ def parse_output(text: str) -> list[Finding]:
     findings = []
     for line in text.splitlines():
         if match := FINDING.match(line.strip()):
-            findings.append(Finding(match["path"], int(match["line"]), int(match["column"]), match["message"].strip()))
+            message = match["message"].strip()
+            findings.append(Finding(match["path"], int(match["line"]), message, FIX, int(match["column"])))
     return sorted(set(findings))
 
 
@@ -117,19 +107,3 @@ def validate(files: Sequence[Path | str], *, node: str | None = None, cwd: Path 
         output = (result.stderr or result.stdout).strip()[-1500:]
         raise UserError(f"GitHub's workflow parser could not run (exit {result.returncode}): {output}", NPM_CI_FIX)
     return findings
-
-
-def main(argv: Sequence[str]) -> int:
-    with user_errors():
-        findings = validate(argv)
-    for finding in findings:
-        print(finding)
-    if findings:
-        print(f"workflow parser: {len(findings)} error(s); fix each file:line above.", file=sys.stderr)
-        return 1
-    print(f"workflow parser: {len(argv)} file(s) accepted by GitHub's parser.")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

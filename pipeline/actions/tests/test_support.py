@@ -48,35 +48,34 @@ def test_the_projects_workflows_hold_nothing_invoke_ci_would_run_differently() -
     assert [str(r) for path in paths for r in support.refusals(load(path, ROOT))] == []
 
 
-def test_main_prints_refusals_and_fails(tmp_path: Path) -> None:
-    path = tmp_path / "w.yml"
-    path.write_text(WORKFLOW)
-    assert support.main([str(path)]) == 1
-    assert support.main([str(ROOT / ".github/workflows/ci.yml")]) == 0
-
-
 @pytest.mark.cost(11)
-def test_nox_workflows_refuses_each_defect_with_its_line(project_copy: Path, run_nox: RunNox) -> None:
-    """The real session on a copy: a context GitHub's parser rejects, then a construct invoke ci
-    does not run, each fails `nox -s workflows` naming its file and line."""
+def test_nox_workflows_lists_every_kind_of_finding_in_one_run(project_copy: Path, run_nox: RunNox) -> None:
+    """The real session on a copy with three defects: a construct invoke ci does not run, a context GitHub's
+    parser rejects and a settings module that does not exist (the `config.settings.test` incident). One run
+    lists all three, each at its file and line, each with its fix."""
     ci = project_copy / ".github/workflows/ci.yml"
-    original = ci.read_text()
-    lines = original.splitlines(keepends=True)
+    lines = ci.read_text().splitlines(keepends=True)
     image_job = next(number for number, line in enumerate(lines) if line.startswith("  image:"))
     runs_on = next(n for n in range(image_job, len(lines)) if lines[n].strip().startswith("runs-on:"))
-    ci.write_text("".join([*lines[: runs_on + 1], "    defaults: {run: {shell: pwsh}}\n", *lines[runs_on + 1 :]]))
-    refused = run_nox("-s", "workflows")
-    output = refused.stdout + refused.stderr
-    assert refused.returncode != 0, output[-2000:]
-    assert f"ci.yml:{runs_on + 2}: shell pwsh is not available here (use bash, python, sh)" in output
-    env_line = next(n for n in range(image_job, len(lines)) if lines[n].strip().startswith("timeout-minutes:"))
-    broken = [*lines[:env_line], "    env:\n", "      WHERE: ${{ steps.x.outputs.y }}\n", *lines[env_line:]]
-    ci.write_text("".join(broken))
-    rejected = run_nox("-s", "workflows")
-    output = rejected.stdout + rejected.stderr
-    assert rejected.returncode != 0, output[-2000:]
-    assert f"ci.yml:{env_line + 2}" in output
+    timeout = next(n for n in range(image_job, len(lines)) if lines[n].strip().startswith("timeout-minutes:"))
+    env = [
+        "    env:\n",
+        "      WHERE: ${{ steps.x.outputs.y }}\n",
+        "      DJANGO_SETTINGS_MODULE: config.settings.test\n",
+    ]
+    shell = ["    defaults: {run: {shell: pwsh}}\n"]
+    ci.write_text("".join([*lines[: runs_on + 1], *shell, *lines[runs_on + 1 : timeout], *env, *lines[timeout:]]))
+    result = run_nox("-s", "workflows")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-2000:]
+    refused = f"ci.yml:{runs_on + 2}: shell pwsh is not available here (use bash, python, sh)\n    fix: invoke ci"
+    assert refused in output, output[-3000:]
+    assert f"ci.yml:{timeout + 3}:" in output
     assert "Unrecognized named-value: 'steps'" in output
+    assert "fix: GitHub would not run this workflow" in output
+    assert f"ci.yml:{timeout + 4}: settings module config.settings.test is not one of" in output
+    assert "workflows: 3 problem(s); fix each file:line above." in output, output[-3000:]
+    assert "Traceback" not in output
 
 
 CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2"
