@@ -152,7 +152,7 @@ def build(session: nox.Session) -> None:
     ("tier", "shard"),
     [nox.param(tier, shard, id=name, tags=tags) for name, (tier, shard, tags) in sessions.tooling_sessions().items()],
 )
-def tooling(session: nox.Session, tier: str, shard: str) -> None:
+def tooling(session: nox.Session, tier: sessions.Tier, shard: str) -> None:
     """Tests of the `pipeline` package, a tier (or a share of one) each, measuring the pipeline's coverage."""
     steps.pipeline_tests(session, tier, shard)
 

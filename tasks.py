@@ -75,14 +75,7 @@ def check_container(c: Context, mode: str = "validate", image: str | None = None
     """Prove the production image starts and serves; removes everything it started."""
     with user_errors():
         facts = load_facts()
-        tag = image or f"{facts.image.name}:{images.LOCAL_TAG}"
-        if mode == "validate":
-            report = containers.check_validate(facts, tag, timeout)
-        elif mode == "stack":
-            report = containers.check_stack(facts, tag, timeout)
-        else:
-            raise UserError(f"Unknown mode {mode!r}", "use --mode validate or --mode stack")
-        containers.print_report(report)
+        containers.check(facts, image or f"{facts.image.name}:{images.LOCAL_TAG}", mode, timeout)
 
 
 @task(help={"down": "remove a running stack's containers (the volumes are kept: the database, node_modules)"})

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -62,9 +62,26 @@ print(json.dumps({'failed': failed, 'missing': missing, 'dev_present': present})
 """
 
 
+# `invoke check-container --mode`: the image alone (no database), or compose with PostgreSQL and Redis.
+CheckMode = Literal["validate", "stack"]
+CHECK_MODES: tuple[CheckMode, ...] = get_args(CheckMode)
+
+
+def check(facts: Facts, image: str, mode: str, timeout: float) -> CheckReport:
+    """`invoke check-container`: the check `mode` names, then its report."""
+    if mode == "validate":
+        report = check_validate(facts, image, timeout)
+    elif mode == "stack":
+        report = check_stack(facts, image, timeout)
+    else:
+        raise UserError(f"Unknown mode {mode!r}", f"use --mode {' or --mode '.join(CHECK_MODES)}")
+    print_report(report)
+    return report
+
+
 @dataclass
 class CheckReport:
-    mode: str
+    mode: CheckMode
     image: str
     seconds_to_healthy: float = 0.0
     passed: list[str] = field(default_factory=list)

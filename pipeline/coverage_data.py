@@ -23,12 +23,14 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
 from pipeline import console
 from pipeline.errors import UserError
 
-MEASURES = ("backend", "pipeline")
-MEASURED_BY = {"backend": "nox -s tests", "pipeline": "nox -s tooling"}
+Measure = Literal["backend", "pipeline"]
+MEASURES: tuple[Measure, ...] = get_args(Measure)
+MEASURED_BY: dict[Measure, str] = {"backend": "nox -s tests", "pipeline": "nox -s tooling"}
 # The pipeline's threshold, a little under what its tests measure (`nox -s tooling coverage`).
 PIPELINE_FAIL_UNDER = 80
 # `coverage run` options of the pipeline measure (the backend's are [tool.coverage.run]): this checkout's
@@ -58,7 +60,7 @@ def run_id(environ: Mapping[str, str], pid: int | None = None) -> str:
     return run or f"local{os.getpid() if pid is None else pid}"
 
 
-def data_file(measure: str, run: str, session: str) -> str:
+def data_file(measure: Measure, run: str, session: str) -> str:
     """COVERAGE_FILE of a session in a run."""
     if measure not in MEASURES:
         raise ValueError(f"unknown measure {measure!r}")
@@ -68,12 +70,12 @@ def data_file(measure: str, run: str, session: str) -> str:
 @dataclass(frozen=True)
 class DataFile:
     path: Path
-    measure: str
+    measure: Measure
     run: str
     session: str  # its token
 
 
-def data_files(root: Path, measure: str) -> list[DataFile]:
+def data_files(root: Path, measure: Measure) -> list[DataFile]:
     """Every data file of a measure in `root`, of any run."""
     found = []
     for path in sorted(root.glob(f".coverage.{measure}.*")):
@@ -83,7 +85,7 @@ def data_files(root: Path, measure: str) -> list[DataFile]:
     return found
 
 
-def erase_session(root: Path, measure: str, session: str) -> list[Path]:
+def erase_session(root: Path, measure: Measure, session: str) -> list[Path]:
     """Remove a session's data of every earlier run (before it measures again); returns what went."""
     gone = [found.path for found in data_files(root, measure) if found.session == token(session)]
     for path in gone:
@@ -104,7 +106,7 @@ def not_measured(environ: Mapping[str, str]) -> set[str]:
     return set(environ.get(NOT_MEASURED_VARIABLE, "").split()) & set(MEASURES)
 
 
-def for_run(root: Path, measure: str, run: str, environ: Mapping[str, str]) -> Selection:
+def for_run(root: Path, measure: Measure, run: str, environ: Mapping[str, str]) -> Selection:
     """The data files a combine of `measure` takes: this run's; outside CI, without any, the latest run's.
 
     On CI a run without data raises UserError, unless the run skipped the measure on purpose (`not_measured`);
@@ -132,7 +134,7 @@ def for_run(root: Path, measure: str, run: str, environ: Mapping[str, str]) -> S
     )
 
 
-def unmeasured_line(measure: str, environ: Mapping[str, str]) -> str:
+def unmeasured_line(measure: Measure, environ: Mapping[str, str]) -> str:
     """The summary line of a measure without data in this run: skipped on purpose, or never run here."""
     if measure in not_measured(environ):
         return f"{measure}: skipped in this run (its sessions' jobs did not run: the change is outside their area)"
@@ -145,7 +147,7 @@ def backend_fail_under(root: Path) -> float:
         return float(tomllib.load(handle)["tool"]["coverage"]["report"].get("fail_under", 0))
 
 
-def summary_line(measure: str, total: str, fail_under: float, selection: Selection) -> str:
+def summary_line(measure: Measure, total: str, fail_under: float, selection: Selection) -> str:
     """One line: the figure, the threshold, where it came from."""
     return (
         f"{measure} coverage {total}% (fail under {fail_under:g}%), "

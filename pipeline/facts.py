@@ -17,7 +17,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import nox.project
 
@@ -27,13 +27,17 @@ ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "pyproject.toml"
 
 
+# What a settings module is for: [tool.pipeline.settings] names one module per role.
+SettingsRole = Literal["development", "testing", "production"]
+
+
 @dataclass(frozen=True)
 class SettingsModules:
     development: str
     testing: str
     production: str
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[SettingsRole, str]:
         return {"development": self.development, "testing": self.testing, "production": self.production}
 
     @property

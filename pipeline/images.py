@@ -18,11 +18,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from pipeline import console, downloads, engine, lockfiles, processes
 from pipeline.errors import UserError
 from pipeline.facts import Facts
 
+# What --cache asks for, and what a build then uses (auto: gha on GitHub, else local).
+CacheChoice = Literal["auto", "gha", "local", "registry", "none"]
+CacheBackend = Literal["gha", "local", "registry", "none"]
 CACHE_CHOICES = ("auto", "gha", "local", "registry=REF", "none")
 DEDICATED_BUILDER = "pipeline-builder"
 RESET_SUPPORTED_FROM = (0, 35)
@@ -34,7 +38,7 @@ LOCAL_TAG = "local"
 
 @dataclass(frozen=True)
 class CacheRequest:
-    backend: str  # auto | gha | local | registry | none
+    backend: CacheChoice
     ref: str | None = None
 
 
@@ -45,8 +49,9 @@ def parse_cache_option(value: str) -> CacheRequest:
         if not ref:
             raise UserError("--cache registry= needs an image reference", "write --cache registry=ghcr.io/o/n:cache")
         return CacheRequest("registry", ref)
-    if value in {"auto", "gha", "local", "none"}:
-        return CacheRequest(value)
+    simple: dict[str, CacheChoice] = {"auto": "auto", "gha": "gha", "local": "local", "none": "none"}
+    if value in simple:
+        return CacheRequest(simple[value])
     raise UserError(
         f"Unknown cache backend {value!r}",
         f"use one of: {', '.join(CACHE_CHOICES)}",
@@ -76,7 +81,7 @@ GHA_MISSING_NOTE = (
 
 @dataclass(frozen=True)
 class CacheDecision:
-    backend: str  # gha | local | registry | none
+    backend: CacheBackend
     ref: str | None = None
     notes: tuple[str, ...] = ()
 
@@ -309,7 +314,7 @@ def git_state(root: Path) -> tuple[str, bool]:
 @dataclass(frozen=True)
 class BuildResult:
     tags: tuple[str, ...]
-    cache_backend: str
+    cache_backend: CacheBackend
     seconds: float
     metadata_file: Path
     output: str

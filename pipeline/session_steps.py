@@ -22,6 +22,7 @@ import nox.command
 from pipeline import console, coverage_data, downloads, entry, runner_programs, sessions
 from pipeline import workflows as pipeline_workflows
 from pipeline.actions import validate
+from pipeline.coverage_data import Measure
 from pipeline.facts import Facts
 
 # The audit covers the production dependencies plus the dev group (which includes every tool group).
@@ -90,7 +91,11 @@ def runner_programs_here(session: nox.Session) -> None:
 
 
 def run_tool(
-    session: nox.Session, facts: Facts, gate: str, success_codes: list[int] | None = None, silent: bool = False
+    session: nox.Session,
+    facts: Facts,
+    gate: sessions.Gate,
+    success_codes: list[int] | None = None,
+    silent: bool = False,
 ) -> None:
     """The gate's tool command (the table `invoke bench` measures too), with the session's arguments; a
     failure ends with the gate's fix (`sessions.GATE_FIXES`), one line after the tool's own output."""
@@ -107,7 +112,7 @@ def finish(session: nox.Session, line: str, markdown: str | None = None) -> None
     console.step_summary(f"### {session.name}\n\n{markdown or line}")
 
 
-def measured(session: nox.Session, measure: str) -> dict[str, str]:
+def measured(session: nox.Session, measure: Measure) -> dict[str, str]:
     """COVERAGE_FILE of a session that measures; its data of earlier runs is erased first."""
     coverage_data.erase_session(Path(), measure, session.name)
     return {"COVERAGE_FILE": coverage_data.data_file(measure, coverage_run(), session.name)}
@@ -235,7 +240,7 @@ def combine_coverage(session: nox.Session, facts: Facts) -> None:
 
 
 def coverage_summary(
-    session: nox.Session, measure: str, selection: coverage_data.Selection, fail_under: float, *data: str
+    session: nox.Session, measure: Measure, selection: coverage_data.Selection, fail_under: float, *data: str
 ) -> str:
     """The measure's figure as one line, and its table in the GitHub job summary."""
     total = session.run("coverage", "report", *data, "--format=total", "--fail-under=0", silent=True)
@@ -275,7 +280,7 @@ def check_build(session: nox.Session, facts: Facts) -> None:
     finish(session, "production settings, static files and packages build with production dependencies only")
 
 
-def pipeline_tests(session: nox.Session, tier: str, shard: str) -> None:
+def pipeline_tests(session: nox.Session, tier: sessions.Tier, shard: str) -> None:
     """One tier of the pipeline's tests (or a share of it), measured; the figure so far in its last line."""
     if os.environ.get("CI"):  # on CI every test runs (the browser tests too), as on GitHub's runner
         runner_programs_here(session)

@@ -11,9 +11,10 @@ import fcntl
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Literal
 
 from pipeline.errors import UserError
-from pipeline.facts import Facts
+from pipeline.facts import Facts, SettingsRole
 
 # Our own Python code: what mypy and bandit check.
 PYTHON_SOURCES = ["backend", "pipeline", "noxfile.py", "tasks.py", "bootstrap.py"]
@@ -24,14 +25,15 @@ TOOLING_TESTS = ("pipeline/tests", "pipeline/actions/tests")
 DOCKER_TAG = "docker"
 # `tooling`: the tooling job of ci.yml runs them (when the pipeline's area changed: [tool.pipeline.areas]).
 TOOLING_TAG = "tooling"
-TOOLING_TIERS: dict[str, tuple[int, list[str]]] = {
+Tier = Literal["pure", "tools", "engine"]
+TOOLING_TIERS: dict[Tier, tuple[int, list[str]]] = {
     "pure": (1, [TOOLING_TAG]),
     "tools": (4, [TOOLING_TAG]),
     "engine": (1, [TOOLING_TAG, DOCKER_TAG]),
 }
 
 
-def tooling_sessions() -> dict[str, tuple[str, str, list[str]]]:
+def tooling_sessions() -> dict[str, tuple[Tier, str, list[str]]]:
     """{session id: (tier, shard `K/N` or "", nox tags)}: `pure`, `tools-1` ... `tools-4`, `engine`."""
     result = {}
     for tier, (count, tags) in TOOLING_TIERS.items():
@@ -75,7 +77,7 @@ def uv_export_args(groups: Iterable[str], *, production: bool, output: Path) -> 
 SETTINGS_ENV_PREFIX = "PIPELINE_SETTINGS_"
 
 
-def django_env(facts: Facts, settings: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def django_env(facts: Facts, settings: SettingsRole, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Environment for running Django with one of the single-source settings modules.
 
     The environment is the one road of the settings module's name: DJANGO_SETTINGS_MODULE
@@ -104,7 +106,9 @@ def throwaway_production_env(static_root: str, database_url: str) -> dict[str, s
 
 # The sessions that are one tool run: `invoke bench` times each against that tool alone. (`workflows` and
 # `build` run several tools after the one in the table, so a ratio to it would not be nox's overhead.)
-GATES = ("lint", "format", "templates", "mypy", "bandit", "tests")
+# A session whose work is one tool command (the table below).
+Gate = Literal["lint", "format", "templates", "mypy", "bandit", "workflows", "build", "tests"]
+GATES: tuple[Gate, ...] = ("lint", "format", "templates", "mypy", "bandit", "tests")
 BANDIT_OPTIONS = ["-c", "pyproject.toml", "-r", *PYTHON_SOURCES]
 BANDIT_SARIF = Path("reports/bandit.sarif")
 
@@ -121,7 +125,7 @@ def production_check_env(facts: Facts, workdir: Path | None = None) -> dict[str,
 
 
 # The last line of a failing gate: what to do, in commands a developer has (ruff is not on their PATH).
-GATE_FIXES = {
+GATE_FIXES: dict[Gate, str] = {
     "lint": "ruff found the problems above; `nox -s fix` applies its safe fixes (and formats), the rest are yours",
     "format": "these files are not formatted; `nox -s fix` formats every file",
     "templates": "djLint found the problems above in the templates; edit them as it says",
@@ -133,14 +137,14 @@ RUFF_LEFT_OVER = ("--exit-zero", "--quiet", "--output-format", "concise")
 
 
 def tool_command(
-    gate: str, facts: Facts, python: str, posargs: Iterable[str] = (), workdir: Path | None = None
+    gate: Gate, facts: Facts, python: str, posargs: Iterable[str] = (), workdir: Path | None = None
 ) -> tuple[list[str], dict[str, str]]:
     """The tool command a gate's session runs (with the session's arguments after `--`) and its environment.
     `workflows` runs more tools around this one (drift, GitHub's parser and refusals in one process); `build`
     (the deploy check) runs more commands in it."""
     extra = list(posargs)
     production = production_check_env(facts, workdir)
-    table: dict[str, tuple[list[str], dict[str, str]]] = {
+    table: dict[Gate, tuple[list[str], dict[str, str]]] = {
         "lint": (["ruff", "check", *extra, "."], {}),
         "format": (["ruff", "format", "--check", "--diff", *extra, "."], {}),
         "templates": (["djlint", "backend", "--lint", *extra], {}),

@@ -14,7 +14,7 @@ LOCAL: dict[str, str] = {}
 ON_CI = {"CI": "true", "GITHUB_RUN_ID": "7001"}
 
 
-def write(root: Path, measure: str, run: str, session: str, *, age: float = 0) -> Path:
+def write(root: Path, measure: coverage_data.Measure, run: str, session: str, *, age: float = 0) -> Path:
     path = root / f"{coverage_data.data_file(measure, run, session)}.host.pid1.Xa"
     path.write_text("data")
     if age:
@@ -26,7 +26,7 @@ def test_names_carry_the_measure_the_run_and_a_dotless_session() -> None:
     assert coverage_data.data_file("backend", "7001", "tests-3.12") == ".coverage.backend.7001.tests-3-12"
     assert coverage_data.data_file("pipeline", "local42", "tooling(pure)") == ".coverage.pipeline.local42.tooling-pure"
     with pytest.raises(ValueError, match="unknown measure"):
-        coverage_data.data_file("frontend", "1", "x")
+        coverage_data.data_file("frontend", "1", "x")  # type: ignore[arg-type]  # the guard for untyped callers
 
 
 def test_the_run_is_githubs_else_this_process() -> None:
