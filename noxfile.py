@@ -14,7 +14,7 @@ import nox
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pipeline import containers, entry, interpreters, lockfiles, sessions
+from pipeline import compose_settings, entry, interpreters, lockfiles, sessions
 from pipeline import session_steps as steps
 from pipeline.facts import load
 from pipeline.postgres import throwaway_postgres
@@ -163,6 +163,6 @@ def lock(session: nox.Session) -> None:
     steps.run_downloading(session, "uv", "lock", *session.posargs)
     for path, group in lockfiles.EXPORTS.items():
         session.run(*lockfiles.export_command(group, path), external=True)
-    if containers.write_compose_env(FACTS):
-        session.log(f"{containers.COMPOSE_ENV_FILE} rewritten from the facts")
-    steps.finish(session, f"uv.lock, requirements/ and {containers.COMPOSE_ENV_FILE} are in sync")
+    if compose_settings.write_compose_env(FACTS):
+        session.log(f"{compose_settings.COMPOSE_ENV_FILE} rewritten from the facts")
+    steps.finish(session, f"uv.lock, requirements/ and {compose_settings.COMPOSE_ENV_FILE} are in sync")

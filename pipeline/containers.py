@@ -30,11 +30,16 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from pipeline import console, downloads, engine, images, processes
+from pipeline.compose_settings import (
+    COMPOSE_FILE,
+    DEV_COMPOSE_FILE,
+    compose_env_values,
+    compose_environment,
+)
 from pipeline.errors import UserError
 from pipeline.facts import Facts
 
 RUN_LABEL = "pipeline.check-container"
-COMPOSE_FILE = Path("compose/ci.yaml")
 CONTAINER_PORT = "8000/tcp"
 LOG_TAIL = 40
 
@@ -106,18 +111,6 @@ def validate_environment(secret_key: str) -> dict[str, str]:
         "DJANGO_SECRET_KEY": secret_key,
         "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
         "DATABASE_URL": "sqlite:////tmp/validate.sqlite3",
-    }
-
-
-def compose_environment(facts: Facts, image: str, secret_key: str, overrides: Mapping[str, str]) -> dict[str, str]:
-    """What compose/*.yaml read: the single-source facts, the image, a throw-away key."""
-    return {
-        "POSTGRES_IMAGE": facts.services.postgres,
-        "REDIS_IMAGE": facts.services.redis,
-        "DJANGO_SETTINGS_MODULE": facts.settings.production,
-        "BACKEND_IMAGE": image,
-        "DJANGO_SECRET_KEY": secret_key,
-        **overrides,
     }
 
 
@@ -400,41 +393,9 @@ def print_report(report: CheckReport) -> None:
 
 # --- development stack -------------------------------------------------------------
 
-DEV_COMPOSE_FILE = Path("compose/dev.yaml")
-# Compose reads `.env` from the folder of the first file it is given, so plain
-# `docker compose -f compose/dev.yaml up` finds the settings module there (the
-# images it builds from the Dockerfile's stages, which name the versions).
-# Written by `nox -s lock` (write_compose_env), compared by `nox -s workflows` (drift).
-COMPOSE_ENV_FILE = Path("compose/.env")
-COMPOSE_ENV_HEADER = """\
-# Written from pyproject.toml's [tool.pipeline] table by `nox -s lock`: change the
-# table, then run it (`nox -s workflows` fails while this file differs from it).
-# Compose reads it for `docker compose -f compose/dev.yaml ...` (your shell's
-# variables win); `invoke dev-stack` passes the same value itself.
-"""
 # The host folder the assets service mounts its node_modules volume in (see run_dev_stack).
 FRONTEND_NODE_MODULES = Path("frontend/node_modules")
 ASSETS_SERVICE = "assets"
-
-
-def compose_env_values(facts: Facts) -> dict[str, str]:
-    """What compose/dev.yaml reads besides the Dockerfile: the development settings module."""
-    return {"DJANGO_SETTINGS_MODULE": facts.settings.development}
-
-
-def compose_env_text(facts: Facts) -> str:
-    """compose/.env as `nox -s lock` writes it."""
-    return COMPOSE_ENV_HEADER + "".join(f"{key}={value}\n" for key, value in compose_env_values(facts).items())
-
-
-def write_compose_env(facts: Facts) -> bool:
-    """Write compose/.env from the facts; True when it changed."""
-    path = facts.root / COMPOSE_ENV_FILE
-    text = compose_env_text(facts)
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
-        return False
-    path.write_text(text, encoding="utf-8")
-    return True
 
 
 def dev_stack_environment(facts: Facts, environ: Mapping[str, str]) -> dict[str, str]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from pipeline import changes, containers, lockfiles, processes, workflows
+from pipeline import changes, compose_settings, lockfiles, processes, workflows
 from pipeline.console import plain_env
 from pipeline.facts import IMAGE_STAGES, Area, Facts, load
 from pipeline.findings import Finding
@@ -385,11 +385,13 @@ def compose_findings(facts: Facts, root: Path) -> Iterator[Finding]:
 
 def compose_env_findings(facts: Facts, root: Path) -> Iterator[Finding]:
     """compose/.env, which plain `docker compose -f compose/dev.yaml` reads, is the facts as `nox -s lock` writes it."""
-    relative = str(containers.COMPOSE_ENV_FILE)
+    relative = str(compose_settings.COMPOSE_ENV_FILE)
     fix = "run `nox -s lock`, which writes it from the facts"
-    path = root / containers.COMPOSE_ENV_FILE
+    path = root / compose_settings.COMPOSE_ENV_FILE
     if not path.is_file():
-        yield Finding(relative, 1, f"missing (plain `docker compose -f {containers.DEV_COMPOSE_FILE}` reads it); {fix}")
+        yield Finding(
+            relative, 1, f"missing (plain `docker compose -f {compose_settings.DEV_COMPOSE_FILE}` reads it); {fix}"
+        )
         return
     source = Source(root, relative)
     found: dict[str, tuple[int, str]] = {}
@@ -398,12 +400,12 @@ def compose_env_findings(facts: Facts, root: Path) -> Iterator[Finding]:
         if equals and not key.lstrip().startswith("#"):
             found[key.strip()] = (number, value.strip())
     wrong = False
-    for key, expected in containers.compose_env_values(facts).items():
+    for key, expected in compose_settings.compose_env_values(facts).items():
         number, value = found.get(key, (1, ""))
         if value != expected:
             wrong = True
             yield Finding(relative, number, f"{key}={value} is not the facts' {key}={expected}; {fix}")
-    if not wrong and source.text != containers.compose_env_text(facts):
+    if not wrong and source.text != compose_settings.compose_env_text(facts):
         yield Finding(relative, 1, f"differs from what `nox -s lock` writes; {fix}")
 
 

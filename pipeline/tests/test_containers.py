@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline import containers, engine, facts
+from pipeline import compose_settings, containers, engine, facts
 from pipeline.conftest import BuiltProject, docker
 from pipeline.errors import UserError
 
@@ -141,8 +141,8 @@ def test_sigint_mid_wait_leaves_nothing_behind(never_healthy_image: str) -> None
     ("compose_file", "environment", "settings"),
     [
         (
-            containers.COMPOSE_FILE,
-            containers.compose_environment(FACTS, "backend:local", "k" * 50, {}),
+            compose_settings.COMPOSE_FILE,
+            compose_settings.compose_environment(FACTS, "backend:local", "k" * 50, {}),
             FACTS.settings.production,
         ),
     ],
@@ -159,7 +159,7 @@ def test_compose_files_resolve_with_facts_from_the_single_source(compose_file, e
 
 
 def test_compose_refuses_to_run_without_the_facts() -> None:
-    result = engine.compose(FACTS.root / containers.COMPOSE_FILE, "config", env={"PATH": os.environ["PATH"]})
+    result = engine.compose(FACTS.root / compose_settings.COMPOSE_FILE, "config", env={"PATH": os.environ["PATH"]})
     assert result.returncode != 0
     assert "is set by invoke" in result.stderr
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from pipeline import containers, drift, engine, facts
+from pipeline import compose_settings, containers, drift, engine, facts
 from pipeline.conftest import BuiltProject, docker
 from pipeline.console import plain_env
 from pipeline.tests import browser
@@ -61,8 +61,8 @@ def http_text(url: str) -> tuple[int, str]:
 
 
 def test_compose_env_is_written_from_the_facts() -> None:
-    text = (FACTS.root / containers.COMPOSE_ENV_FILE).read_text(encoding="utf-8")
-    assert text == containers.compose_env_text(FACTS)
+    text = (FACTS.root / compose_settings.COMPOSE_ENV_FILE).read_text(encoding="utf-8")
+    assert text == compose_settings.compose_env_text(FACTS)
     assert f"\nDJANGO_SETTINGS_MODULE={FACTS.settings.development}\n" in text
     assert "IMAGE" not in text  # the images are the Dockerfile's stages: a Dependabot bump changes nothing here
 
@@ -74,10 +74,10 @@ def test_lock_writes_compose_env_and_drift_names_it_when_stale(tmp_path: Path) -
         "compose/.env:1: missing (plain `docker compose -f compose/dev.yaml` reads it); "
         "run `nox -s lock`, which writes it from the facts"
     ]
-    assert containers.write_compose_env(copy)
-    assert not containers.write_compose_env(copy)  # unchanged: not rewritten
+    assert compose_settings.write_compose_env(copy)
+    assert not compose_settings.write_compose_env(copy)  # unchanged: not rewritten
     assert list(drift.compose_env_findings(copy, tmp_path)) == []
-    path = tmp_path / containers.COMPOSE_ENV_FILE
+    path = tmp_path / compose_settings.COMPOSE_ENV_FILE
     # What a renamed settings module in [tool.pipeline.settings] leaves behind until `nox -s lock` runs.
     renamed = dataclasses.replace(
         copy, settings=dataclasses.replace(FACTS.settings, development="orders_service.settings.development")
@@ -98,7 +98,7 @@ def test_lock_writes_compose_env_and_drift_names_it_when_stale(tmp_path: Path) -
 
 def compose_config(environment: Mapping[str, str]) -> dict[str, Any]:
     result = engine.compose(
-        FACTS.root / containers.DEV_COMPOSE_FILE,
+        FACTS.root / compose_settings.DEV_COMPOSE_FILE,
         "config",
         "--format",
         "json",
@@ -226,7 +226,7 @@ class DevStack:
     base: str = ""
 
     def compose(self, *args: str) -> subprocess.CompletedProcess[str]:
-        compose_file = self.root / containers.DEV_COMPOSE_FILE
+        compose_file = self.root / compose_settings.DEV_COMPOSE_FILE
         return engine.compose(compose_file, *args, project=self.project, cwd=self.root, timeout=300)
 
     def output(self) -> str:
@@ -310,7 +310,7 @@ def test_production_stack_serves_tailwind_styles(built_project: BuiltProject, ch
     """compose/ci.yaml (as `invoke check-container --mode stack` starts it) with the built image."""
     project = f"backend-check-{containers.run_id()}"
     image = built_project.cold.tags[0]
-    environment = containers.compose_environment(FACTS, image, containers.throwaway_secret_key(), {})
+    environment = compose_settings.compose_environment(FACTS, image, containers.throwaway_secret_key(), {})
 
     def compose(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return containers.compose(project, environment, *args, root=FACTS.root, timeout=timeout)

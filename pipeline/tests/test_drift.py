@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pipeline import drift, facts, images, workflows
+from pipeline import drift, facts, findings, images, workflows
 from pipeline.conftest import RunNox
 from pipeline.errors import UserError
-from pipeline.facts import ServiceImages, SettingsModules
+from pipeline.facts import ROOT, ServiceImages, SettingsModules
 
 CI = ".github/workflows/ci.yml"
 SECURITY = ".github/workflows/security.yml"
@@ -431,17 +432,54 @@ def test_the_image_takes_the_settings_module_from_its_build_argument(
 
 
 def test_findings_list_their_fix_once_for_a_run_of_the_same_fix() -> None:
-    from pipeline.findings import Finding, lines
-
     found = [
-        Finding("b.yml", 3, "second", "fix B"),
-        Finding("a.yml", 9, "first", "fix A", column=4),
-        Finding("b.yml", 1, "also B", "fix B"),
+        findings.Finding("b.yml", 3, "second", "fix B"),
+        findings.Finding("a.yml", 9, "first", "fix A", column=4),
+        findings.Finding("b.yml", 1, "also B", "fix B"),
     ]
-    assert lines(found) == [
+    assert findings.lines(found) == [
         "a.yml:9:4: first",
         "    fix: fix A",
         "b.yml:1: also B",
         "    fix: fix B",
         "b.yml:3: second",
     ]
+
+
+def import_time_imports(statements: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+    """The imports a module runs when it is imported: not those in functions, nor under TYPE_CHECKING."""
+    for statement in statements:
+        if isinstance(statement, ast.Import | ast.ImportFrom):
+            yield statement
+        elif isinstance(statement, ast.If) and not ast.unparse(statement.test).endswith("TYPE_CHECKING"):
+            yield from import_time_imports([*statement.body, *statement.orelse])
+        elif isinstance(statement, ast.Try):
+            yield from import_time_imports([*statement.body, *statement.orelse, *statement.finalbody])
+
+
+def imported_pipeline_modules(start: str) -> set[str]:
+    """The pipeline modules importing `start` imports, directly or through others (read from their source)."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = ROOT / (name.replace(".", "/") + ".py")
+        if not path.is_file():
+            path = ROOT / name.replace(".", "/") / "__init__.py"
+        if not path.is_file():
+            continue
+        for node in import_time_imports(ast.parse(path.read_text()).body):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pipeline"):
+                todo += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                todo += [alias.name for alias in node.names if alias.name.startswith("pipeline")]
+    return seen
+
+
+def test_drift_reads_the_compose_facts_without_the_docker_code() -> None:
+    reached = imported_pipeline_modules("pipeline.workflow_checks")
+    assert "pipeline.compose_settings" in reached
+    assert {"pipeline.containers", "pipeline.engine", "pipeline.images"} & reached == set()
