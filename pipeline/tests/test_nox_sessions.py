@@ -42,6 +42,7 @@ def test_a_coverage_drop_fails_after_an_earlier_green_run(project_copy: Path, ru
     output = dropped.stdout + dropped.stderr
     assert dropped.returncode != 0, output[-3000:]
     assert "less than fail-under=90" in output
+    assert "backend coverage is under its threshold: the files above have lines no test runs" in output
     assert not any(path.exists() for path in earlier)  # erased before the tests session measured again
 
 
