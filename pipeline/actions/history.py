@@ -107,10 +107,41 @@ def fingerprint(root: Path) -> dict[str, str]:
     return digests
 
 
+def durations_path(root: Path, workflow: str) -> Path:
+    return root / RUNS_DIR / f"{record_stem(workflow)}.durations.json"
+
+
+def durations(root: Path, workflow: str) -> dict[str, dict[str, float]]:
+    """How long each job's instances took when they last ran (any event): job id -> key -> seconds."""
+    try:
+        data = json.loads(durations_path(root, workflow).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {
+        str(job): {str(key): float(seconds) for key, seconds in keys.items() if isinstance(seconds, int | float)}
+        for job, keys in data.items()
+        if isinstance(keys, dict)
+    }
+
+
+def save_durations(record: RunRecord, root: Path) -> None:
+    """The times of the instances this run ran (not kept, not skipped) over those of earlier runs."""
+    known = durations(root, record.workflow)
+    for ended in record.instances:
+        if ended.started and not ended.kept_from and ended.result in (Result.SUCCESS, Result.FAILURE):
+            known.setdefault(ended.job_id, {})[ended.key] = round(ended.seconds, 1)
+    path = durations_path(root, record.workflow)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(known, indent=1, sort_keys=True), encoding="utf-8")
+
+
 def save(record: RunRecord, root: Path) -> Path:
     path = record_path(root, record.workflow, record.event)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(record.to_json(), encoding="utf-8")
+    save_durations(record, root)
     return path
 
 

@@ -114,7 +114,8 @@ def rehearse(session: RunSession, selection: Selection, workers: int) -> tuple[d
             # Names of entries a job computes: its producers run now, as they will in the run itself.
             planned = dryrun.plan_workflow(session, selection, resolve_outputs=True, say=console.say)
         check_selection(planned, selection)
-    scheduler = Scheduler(session, selection, workers, console.say)
+    durations = history.durations(session.root, session.workflow.relative)  # longest chain first
+    scheduler = Scheduler(session, selection, workers, console.say, durations)
     group = concurrency.group_of(
         session.workflow.data.get("concurrency"),
         session.base_contexts({}),

@@ -31,13 +31,14 @@ def report_path(root: Path, workflow: str, event: str) -> Path:
 
 
 def critical_path(record: RunRecord) -> list[str]:
-    """The instances that decided the wall time, first to last: from the instance that ended last, back
+    """The instances that decided the wall time, first to last: from the instance that ran and ended last, back
     through the instance of a needed job that ended last before it started (a skipped job passes the
     wait on, as it does on GitHub)."""
     ended = [instance for instance in record.instances if instance.ended]
     if not ended:
         return []
-    current = max(ended, key=lambda instance: instance.ended)
+    ran = [instance for instance in ended if instance.started]  # skips at the end decided nothing
+    current = max(ran or ended, key=lambda instance: instance.ended)
     path = [current.key]
     while True:
         began = current.started or current.ended

@@ -29,27 +29,79 @@ class Selection:
     kept: Mapping[str, Outcome] = field(default_factory=dict)  # --failed: instances that end as they ended before
 
 
-def startable(states: Mapping[str, JobState], jobs: Mapping[str, Any], workers: int) -> Iterator[Instance]:
-    """Queued instances that may start now: a free worker, and under their job's `max-parallel`."""
+def startable(
+    states: Mapping[str, JobState], jobs: Mapping[str, Any], workers: int, priority: Mapping[str, float] | None = None
+) -> Iterator[Instance]:
+    """Queued instances that may start now: a free worker, and under their job's `max-parallel`. With fewer
+    workers than ready jobs, the one with the most expected work ahead of it goes first (`priorities`);
+    without figures, the workflow's order."""
     running = sum(len(state.running) for state in states.values())
-    for job_id, state in states.items():
-        limit = (jobs[job_id].get("strategy") or {}).get("max-parallel") or len(state.instances) or 1
-        while state.queued and running < workers and len(state.running) < int(limit):
+    started = {job_id: len(state.running) for job_id, state in states.items()}
+    queued = [instance for state in states.values() for instance in state.queued]
+    order = sorted(queued, key=lambda instance: -(priority or {}).get(instance.key, 0.0))
+    for instance in order:
+        if running >= workers:
+            return
+        state = states[instance.job_id]
+        limit = (jobs[instance.job_id].get("strategy") or {}).get("max-parallel") or len(state.instances) or 1
+        if started[instance.job_id] < int(limit):
+            started[instance.job_id] += 1
             running += 1
-            yield state.queued.pop(0)
+            state.queued.remove(instance)
+            yield instance
+
+
+def work_after(jobs: Mapping[str, Any], durations: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """For each job, the expected work on the longest chain of jobs that need it, from the times of earlier
+    runs (`durations`: job id -> instance key -> seconds; an untimed job counts 0). Started longest chain
+    first (a list schedule), a run with fewer workers than ready jobs ends sooner: GitHub gives every ready
+    job a runner at once, so the order here is free and changes no result."""
+    own = {job_id: max(durations.get(job_id, {}).values(), default=0.0) for job_id in jobs}
+    children: dict[str, list[str]] = {job_id: [] for job_id in jobs}
+    for job_id, job in jobs.items():
+        for need in needs_of(job):
+            children.setdefault(need, []).append(job_id)
+    chain: dict[str, float] = {}
+
+    def from_start(job_id: str) -> float:
+        if job_id not in chain:
+            after = max((from_start(child) for child in children.get(job_id, ())), default=0.0)
+            chain[job_id] = own.get(job_id, 0.0) + after
+        return chain[job_id]
+
+    return {job_id: from_start(job_id) - own[job_id] for job_id in jobs}
 
 
 class Scheduler:
     """Runs a workflow's jobs in `needs:` order; `ledger.outcomes` holds every instance's end."""
 
-    def __init__(self, session: RunSession, selection: Selection, workers: int, say: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        session: RunSession,
+        selection: Selection,
+        workers: int,
+        say: Callable[[str], None],
+        durations: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> None:
         self.session = session
+        self.durations = durations or {}  # job id -> instance key -> seconds it took before (history.durations)
         self.selection = selection
         self.workers = max(1, workers)
         self.jobs = session.workflow.jobs
         self.order = plan.topological_order(self.jobs)
         self.ledger = Ledger(session, say)
         self.cancelled = threading.Event()
+        self.after = work_after(self.jobs, self.durations)
+
+    def priority(self) -> dict[str, float] | None:
+        """Each queued instance's expected work to the end of the run: its own time, then `work_after`."""
+        if not self.durations:
+            return None
+        return {
+            instance.key: self.durations.get(job_id, {}).get(instance.key, 0.0) + self.after.get(job_id, 0.0)
+            for job_id, state in self.ledger.states.items()
+            for instance in state.queued
+        }
 
     def start_job(self, job_id: str) -> None:
         """Decide a ready job: its instances queued, or ended at once (see `plan.decide_job`)."""
@@ -132,7 +184,7 @@ class Scheduler:
 
     def launch(self, pool: ThreadPoolExecutor, futures: dict[Future[Outcome], Instance]) -> None:
         ledger = self.ledger
-        for instance in list(startable(ledger.states, self.jobs, self.workers)):
+        for instance in list(startable(ledger.states, self.jobs, self.workers, self.priority())):
             if self.cancelled.is_set() or (self.selection.fail_fast and ledger.any_failed()):
                 self.end_now(instance, Outcome(Result.CANCELLED, note="an earlier job failed (--fail-fast)"))
                 continue

@@ -100,3 +100,22 @@ def test_a_record_survives_its_file_and_a_missing_or_broken_one_is_a_paragraph(t
     path.write_text("{not json")
     with pytest.raises(UserError, match="cannot be read"):
         history.load(tmp_path, last.workflow, "pull_request")
+
+
+def test_durations_keep_what_ran_over_earlier_runs_and_ignore_skips_and_kept_results(tmp_path: Path) -> None:
+    first = record(
+        Ended("tests (a)", "tests", OK, 20.0, started=1.0), Ended("checks", "checks", FAIL, 4.0, started=1.0)
+    )
+    history.save(first, tmp_path)
+    second = record(
+        Ended("tests (a)", "tests", SKIP, 0.0),  # skipped by an area rule: its time stays
+        Ended("checks", "checks", OK, 6.0, started=1.0),
+        Ended("coverage", "coverage", OK, 9.0, started=1.0, kept_from="abc"),  # not run here
+    )
+    history.save(second, tmp_path)
+    assert history.durations(tmp_path, ".github/workflows/ci.yml") == {
+        "tests": {"tests (a)": 20.0},
+        "checks": {"checks": 6.0},
+    }
+    history.durations_path(tmp_path, ".github/workflows/ci.yml").write_text("[not, a, table")
+    assert history.durations(tmp_path, ".github/workflows/ci.yml") == {}

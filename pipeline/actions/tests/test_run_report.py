@@ -45,6 +45,11 @@ def test_a_skipped_job_passes_the_wait_on_and_a_lone_job_is_its_own_path() -> No
     assert run_report.critical_path(run) == ["build", "docs", "ship"]
     assert run_report.critical_path(record({"one": []}, [ran("one", "one", 0, 1, 3)])) == ["one"]
     assert run_report.critical_path(record({"one": []}, [])) == []
+    trailing = Ended("after", "after", Result.SKIPPED, queued=T + 9, ended=T + 9.5)
+    run = record(
+        {**DIAMOND, "after": ["ship"]}, [ran("build", "build", 0, 0, 5), ran("ship", "ship", 5, 5, 9), trailing]
+    )
+    assert run_report.critical_path(run) == ["build", "ship"]  # a skip at the end decided nothing
 
 
 def test_columns_follow_the_longest_chain_of_needs_and_keep_a_job_near_what_it_needs() -> None:
