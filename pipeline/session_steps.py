@@ -20,6 +20,7 @@ import nox
 import nox.command
 
 from pipeline import console, coverage_data, downloads, entry, runner_programs, sessions
+from pipeline import database_url as database
 from pipeline import workflows as pipeline_workflows
 from pipeline.actions import validate
 from pipeline.coverage_data import Measure
@@ -204,6 +205,8 @@ def run_tests(session: nox.Session, facts: Facts, database_url: str | None = Non
     env.update(measured(session, "backend"))
     if database_url:
         env["DATABASE_URL"] = database_url
+    with entry.user_errors(session):  # once, before any test: a database that is not there is one paragraph
+        database.check_reachable(env.get("DATABASE_URL") or os.environ.get("DATABASE_URL", ""))
     session.run("python", "backend/manage.py", "makemigrations", "--check", "--dry-run", env=env)
     session.run(*pytest, env=env)
     finish(session, "tests passed" + (" on PostgreSQL" if database_url else ""))

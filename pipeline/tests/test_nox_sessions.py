@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 
@@ -75,3 +76,21 @@ def test_nox_lists_one_tests_session_per_supported_python(run_nox: RunNox) -> No
     listing = run_nox("-l")
     for version in ("3.11", "3.12", "3.13"):
         assert f"tests-{version}" in listing.stdout
+
+
+def test_a_database_that_is_not_there_is_one_paragraph_before_any_test(run_nox: RunNox) -> None:
+    """`nox -s tests-3.12` with DATABASE_URL at a closed port: one paragraph naming the variable (its password
+    hidden) and the fix, before pytest starts, instead of a connection error per test."""
+    with socket.socket() as probe:  # bound, never listening: nothing answers there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        url = f"postgres://backend:hunter2@127.0.0.1:{port}/backend"
+        result = run_nox("-s", "tests-3.12", env={**LOCAL, "DATABASE_URL": url})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert f"DATABASE_URL=postgres://backend:***@127.0.0.1:{port}/backend: nothing answers" in output, output[-3000:]
+    assert "unset DATABASE_URL to test on SQLite" in output
+    assert "hunter2" not in output
+    assert "nox > coverage run -m pytest" not in output  # stopped before the tests
+    assert "nox > python backend/manage.py makemigrations" not in output
+    assert "Traceback" not in output
