@@ -16,9 +16,13 @@ def main() -> None:
             "[tool.pipeline.settings] of pyproject.toml; `cp .env.example .env` then `set -a; . ./.env; set +a` "
             "exports the development one), or run through nox or invoke, which set it."
         )
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    try:
+        execute_from_command_line(sys.argv)
+    except ImproperlyConfigured as error:  # settings that cannot start (ops.env lists every variable): no traceback
+        sys.exit(f"manage.py: {error}")
 
 
 if __name__ == "__main__":

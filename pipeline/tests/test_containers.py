@@ -88,6 +88,36 @@ def test_validate_mode_shows_the_containers_own_error(broken_settings_image: str
     assert "No module named 'config.settings.staging'" in str(raised.value)
 
 
+MALFORMED = {
+    "DATABASE_URL": "postgres://app:hunter2@db:not-a-port/app",
+    "DATABASE_CONN_MAX_AGE": "forever",
+    "REDIS_URL": "redis://cache:port/0",
+    "DJANGO_ALLOWED_HOSTS": " , ",
+    "DJANGO_SECURE_SSL_REDIRECT": "maybe",
+    "DJANGO_SECURE_HSTS_SECONDS": "a year",
+    "DJANGO_LOG_LEVEL": "LOUD",
+    "DJANGO_SECRET_KEY": "short-secret",
+}
+
+
+@pytest.mark.parametrize("variables", [["DATABASE_URL"], list(MALFORMED)], ids=["database-url-port", "every-kind"])
+def test_the_image_lists_every_malformed_setting_without_a_traceback(image: str, variables: list[str]) -> None:
+    """The real image started with malformed settings (no database needed: STARTUP_CHECKS=config): the
+    entrypoint's check lists each variable, what it holds (password and key hidden) and the form it needs."""
+    good = {"DJANGO_SECRET_KEY": containers.throwaway_secret_key(), "DJANGO_ALLOWED_HOSTS": "localhost"}
+    environment = {**good, "DATABASE_URL": "sqlite:////tmp/x.sqlite3", **{name: MALFORMED[name] for name in variables}}
+    flags = [item for name, value in environment.items() for item in ("--env", f"{name}={value}")]
+    started = docker("run", "--rm", "--env", "STARTUP_CHECKS=config", *flags, image, timeout=120)
+    output = started.stdout + started.stderr
+    assert started.returncode == 1, output[-3000:]
+    assert "Traceback" not in output
+    assert f"The production configuration has {len(variables)} problem(s)" in output, output[-3000:]
+    for name in variables:
+        assert f"  - {name}" in output, (name, output[-3000:])
+    assert "hunter2" not in output
+    assert "short-secret" not in output
+
+
 def test_a_missing_image_names_the_fix() -> None:
     with pytest.raises(UserError, match="invoke build-image"):
         containers.check_validate(FACTS, "backend-does-not-exist:nope", timeout=5, say=lambda _: None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import dj_database_url
 import django_stubs_ext
 from ops import env
 
@@ -13,10 +12,14 @@ django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-SECRET_KEY = env.get_str("DJANGO_SECRET_KEY")
+# Every variable of every settings module is read through this reader; what cannot be used is in
+# ENVIRONMENT.problems (see ops.env): development and testing refuse it, production's check_config lists it.
+ENVIRONMENT = env.Reader()
+
+SECRET_KEY = ENVIRONMENT.text("DJANGO_SECRET_KEY")
 DEBUG = False
-ALLOWED_HOSTS: list[str] = env.get_list("DJANGO_ALLOWED_HOSTS")
-CSRF_TRUSTED_ORIGINS: list[str] = env.get_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+ALLOWED_HOSTS: list[str] = ENVIRONMENT.listing("DJANGO_ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS: list[str] = ENVIRONMENT.listing("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -63,13 +66,12 @@ TEMPLATES = [
 
 def database_from_env(default_url: str) -> dict[str, Any]:
     """DATABASES['default'] from DATABASE_URL (or the given default)."""
-    url = env.get_str("DATABASE_URL") or default_url
-    return dict(dj_database_url.parse(url, conn_max_age=env.get_int("DATABASE_CONN_MAX_AGE", 60)))
+    return ENVIRONMENT.database("DATABASE_URL", default_url, ENVIRONMENT.integer("DATABASE_CONN_MAX_AGE", 60))
 
 
 def cache_from_env() -> dict[str, Any]:
     """CACHES['default']: Redis when REDIS_URL is set, else this process's memory."""
-    redis_url = env.get_str("REDIS_URL")
+    redis_url = ENVIRONMENT.cache("REDIS_URL")
     if redis_url:
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
     return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
@@ -92,9 +94,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 # Compiled front-end assets (Tailwind CSS): `nox -s assets` or the image's assets stage.
-ASSETS_DIR = Path(env.get_str("DJANGO_ASSETS_DIR") or BASE_DIR.parent / "frontend" / "dist")
+ASSETS_DIR = Path(ENVIRONMENT.text("DJANGO_ASSETS_DIR") or BASE_DIR.parent / "frontend" / "dist")
 STATICFILES_DIRS = [ASSETS_DIR] if ASSETS_DIR.is_dir() else []
-STATIC_ROOT = Path(env.get_str("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
+STATIC_ROOT = Path(ENVIRONMENT.text("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -110,5 +112,5 @@ LOGGING: dict[str, Any] = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.get_str("DJANGO_LOG_LEVEL", "INFO").upper()},
+    "root": {"handlers": ["console"], "level": ENVIRONMENT.choice("DJANGO_LOG_LEVEL", "INFO", env.LOG_LEVELS)},
 }

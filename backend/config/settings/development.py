@@ -20,16 +20,18 @@ else:
 from ops import env
 
 from .base import *  # noqa: F403
-from .base import INSTALLED_APPS, MIDDLEWARE
+from .base import ENVIRONMENT, INSTALLED_APPS, MIDDLEWARE
 
 DEBUG = True
-SECRET_KEY = env.get_str("DJANGO_SECRET_KEY") or "development-only-key-never-used-in-production-0123456789"
-ALLOWED_HOSTS = env.get_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+SECRET_KEY = ENVIRONMENT.text("DJANGO_SECRET_KEY") or "development-only-key-never-used-in-production-0123456789"
+ALLOWED_HOSTS = ENVIRONMENT.listing("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 INTERNAL_IPS = ["127.0.0.1"]
 
-DEBUG_TOOLBAR_ENABLED = env.get_bool("DJANGO_DEBUG_TOOLBAR", True) and (
+DEBUG_TOOLBAR_ENABLED = ENVIRONMENT.boolean("DJANGO_DEBUG_TOOLBAR", True) and (
     importlib.util.find_spec("debug_toolbar") is not None
 )
 if DEBUG_TOOLBAR_ENABLED:
     INSTALLED_APPS = [*INSTALLED_APPS, "debug_toolbar"]
     MIDDLEWARE = [*MIDDLEWARE, "debug_toolbar.middleware.DebugToolbarMiddleware"]
+
+env.fail_on_problems(ENVIRONMENT, "config.settings.development")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ops import env
+
 from .base import *  # noqa: F403
-from .base import database_from_env
+from .base import ENVIRONMENT, database_from_env
 
 SECRET_KEY = "testing-only-key-never-used-in-production-0123456789abcdef"  # noqa: S105  # nosec B105 -- a key for the test suite only
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
@@ -14,3 +16,5 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+env.fail_on_problems(ENVIRONMENT, "config.settings.testing")
