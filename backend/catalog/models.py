@@ -16,13 +16,3 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "id": self.pk,
-            "name": self.name,
-            "description": self.description,
-            "price_cents": self.price_cents,
-            "quantity": self.quantity,
-            "created_at": self.created_at.isoformat(),
-        }

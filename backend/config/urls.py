@@ -1,6 +1,7 @@
 """URL configuration. The debug toolbar is mounted only when its app is installed."""
 
 from catalog import views as catalog
+from catalog.api import api
 from django.apps import apps
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
@@ -12,8 +13,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
     path("readyz", ops.readyz, name="readyz"),
     path("api/", catalog.api_docs, name="api-docs"),
-    path("api/items/", catalog.item_collection, name="item-collection"),
-    path("api/items/<int:item_id>/", catalog.item_detail, name="item-detail"),
+    path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]
 

@@ -106,7 +106,7 @@ def test_admin_lists_items(admin_client: Client) -> None:
 
 def test_api_page_documents_the_endpoints(client: Client) -> None:
     content = client.get("/api/").content.decode()
-    assert "/api/items/&lt;id&gt;/" in content
+    assert "/api/items/{item_id}/" in content
     assert "/readyz" in content
     assert "Authorization: Bearer &lt;token&gt;" in content
     assert "create_api_token --name NAME" in content

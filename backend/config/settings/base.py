@@ -35,6 +35,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "ops.middleware.LivenessMiddleware",
+    "ops.middleware.ApiErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -46,6 +47,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# The largest request body the API reads (ops.middleware.ApiErrorsMiddleware answers 413 above it).
+API_MAX_BODY_BYTES = ENVIRONMENT.integer("API_MAX_BODY_BYTES", 65_536, minimum=1_024, maximum=10_485_760)
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [

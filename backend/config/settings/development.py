@@ -34,4 +34,4 @@ if DEBUG_TOOLBAR_ENABLED:
     INSTALLED_APPS = [*INSTALLED_APPS, "debug_toolbar"]
     MIDDLEWARE = [*MIDDLEWARE, "debug_toolbar.middleware.DebugToolbarMiddleware"]
 
-env.fail_on_problems(ENVIRONMENT, "config.settings.development")
+env.fail_on_problems(ENVIRONMENT, __name__)

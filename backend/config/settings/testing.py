@@ -17,4 +17,4 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-env.fail_on_problems(ENVIRONMENT, "config.settings.testing")
+env.fail_on_problems(ENVIRONMENT, __name__)

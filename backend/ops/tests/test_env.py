@@ -55,4 +55,4 @@ def test_development_and_testing_refuse_to_start_with_a_problem() -> None:
     reader = env.Reader({"DATABASE_CONN_MAX_AGE": "-5"})
     reader.integer("DATABASE_CONN_MAX_AGE", 60)
     with pytest.raises(ImproperlyConfigured, match="1 environment variable"):
-        env.fail_on_problems(reader, "config.settings.testing")
+        env.fail_on_problems(reader, "these settings")
