@@ -33,3 +33,9 @@ def pytest_configure() -> None:
         raise pytest.UsageError(f"DJANGO_SETTINGS_MODULE is not set. Fix: {FIX}.")
     # pytest-django finishes setting Django up only once the settings are loaded.
     settings.INSTALLED_APPS  # noqa: B018 (the access itself is the point)
+
+
+def pytest_report_header() -> str:
+    from catalog.tests.fuzzing import SEED  # noqa: PLC0415 -- after Django is set up
+
+    return f"API fuzzing seed: {SEED} (replay with SCHEMATHESIS_SEED={SEED})"

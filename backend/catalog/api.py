@@ -21,7 +21,7 @@ from ninja import Path as PathParameter
 from ninja.errors import HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
-from pydantic import ConfigDict, field_validator
+from pydantic import BeforeValidator, ConfigDict, field_validator
 
 from .models import Item
 
@@ -29,6 +29,7 @@ MAX_PAGE_SIZE = 100
 LARGEST_INTEGER = 2_147_483_647  # PostgreSQL's integer, which PositiveIntegerField uses
 LARGEST_ID = 9_223_372_036_854_775_807  # a BigAutoField
 JSON_TYPE = "application/json"
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL's text cannot hold NUL; said in the schema, so clients know
 ERROR_FIELDS = {400: "body", 401: "authorization", 403: "permission", 404: "path", 405: "method"}
 
 
@@ -80,15 +81,23 @@ def storable(value: str) -> str:
     return value
 
 
+def whole_number(value: object) -> object:
+    """JSON Schema's integer: 5 and 5.0 alike (JSON has one number type); never a boolean or a string,
+    which strict validation then refuses."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class ItemIn(Schema):
     """A new item. Strict: a number is not a name, a string is not a number, no other fields."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    name: Annotated[str, Field(min_length=1, max_length=120)]
-    description: Annotated[str, Field(max_length=2000)] = ""
-    price_cents: Annotated[int, Field(ge=1, le=LARGEST_INTEGER)]
-    quantity: Annotated[int, Field(ge=0, le=LARGEST_INTEGER)] = 0
+    name: Annotated[str, Field(min_length=1, max_length=120, pattern=NO_NUL)]
+    description: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] = ""
+    price_cents: Annotated[int, Field(ge=1, le=LARGEST_INTEGER), BeforeValidator(whole_number)]
+    quantity: Annotated[int, Field(ge=0, le=LARGEST_INTEGER), BeforeValidator(whole_number)] = 0
 
     @field_validator("name", "description")
     @classmethod
@@ -142,6 +151,8 @@ def invalid(request: HttpRequest, error: ValidationError) -> HttpResponse:
     fields: dict[str, list[str]] = {}
     for problem in error.errors:
         message = str(problem.get("msg", "is not valid")).removeprefix("Value error, ")
+        if problem.get("type") == "string_pattern_mismatch":
+            message = "must not contain NUL characters"
         fields.setdefault(field_of(problem.get("loc", ("body",))), []).append(message)
     return api.create_response(request, {"errors": fields}, status=400)
 
@@ -178,18 +189,19 @@ def list_items(
 
 @items.post(
     "/",
-    response={201: ItemOut, 400: Errors, 401: Errors, 403: Errors},
+    response={201: ItemOut, 400: Errors, 401: Errors, 403: Errors, 409: Errors},
     auth=WriteAccess("catalog.add_item"),
     summary="Create an item",
 )
 def create_item(request: HttpRequest, payload: ItemIn) -> Status[Any]:
-    """A new item from its name, description, price in cents and quantity; a name is unique. Needs an API
+    """A new item from its name, description, price in cents and quantity; a name is unique (a second one is
+    409). Needs an API
     token (`Authorization: Bearer ...`) or a signed-in user with the permission and a CSRF token."""
     try:
         with transaction.atomic():
             return Status(201, Item.objects.create(**payload.dict()))
     except IntegrityError:
-        return Status(400, errors("name", "An item with this name already exists."))
+        return Status(409, errors("name", "An item with this name already exists."))
 
 
 @items.get("/{item_id}/", response={200: ItemOut, 400: Errors, 404: Errors}, summary="One item")

@@ -72,7 +72,7 @@ def test_create_validates_fields(writer: Client, body: dict[str, Any], field: st
 def test_create_rejects_a_duplicate_name(writer: Client) -> None:
     assert post(writer, VALID).status_code == 201
     response = post(writer, VALID)
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "name" in response.json()["errors"]
 
 

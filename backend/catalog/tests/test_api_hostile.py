@@ -111,10 +111,10 @@ def test_every_api_path_answers_json(client: Client, path: str, status: int, fie
     assert_refused(client.get(path), status, field)
 
 
-def test_a_duplicate_name_is_400_naming_it(writer: Client) -> None:
+def test_a_duplicate_name_is_409_naming_it(writer: Client) -> None:
     assert send(writer, json.dumps(VALID)).status_code == 201
     response = send(writer, json.dumps(VALID))
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "name" in response.json()["errors"]
     assert Item.objects.count() == 1
 
@@ -135,3 +135,10 @@ def test_the_schema_is_served_and_strict(client: Client) -> None:
     assert item_in["additionalProperties"] is False
     assert item_in["properties"]["price_cents"]["type"] == "integer"
     assert schema["paths"]["/api/items/"]["post"]["security"]
+
+
+def test_a_whole_number_written_with_a_fraction_is_a_number(writer: Client) -> None:
+    """JSON Schema's integer, as the schema says: 2500.0 is 2500 (JSON has one number type)."""
+    response = send(writer, json.dumps({**VALID, "price_cents": 2500.0}))
+    assert response.status_code == 201, response.content
+    assert response.json()["price_cents"] == 2500
