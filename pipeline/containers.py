@@ -29,7 +29,7 @@ from typing import Any, Literal, get_args
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from pipeline import console, downloads, engine, images, processes
+from pipeline import console, downloads, engine, fuzzing, images, processes
 from pipeline.compose_settings import (
     COMPOSE_FILE,
     DEV_COMPOSE_FILE,
@@ -302,6 +302,13 @@ def check_stack(
             base = f"http://{port.stdout.strip()}"
             token = create_api_token(project, environment, root=facts.root)
             exercise_api(base, report, token)
+            chosen = fuzzing.seed()
+            say(
+                f"stack: Schemathesis from {fuzzing.SCHEMA_PATH}, seed {chosen} (SCHEMATHESIS_SEED={chosen} replays it)"
+            )
+            report.passed += [
+                run.line + f" (seed {chosen})" for run in fuzzing.fuzz(base, token, chosen, PROXY_HEADERS)
+            ]
         finally:
             with processes.cleaning_up():  # a second signal, or SIGKILL to a cancelled step, must not leave it up
                 down = compose(

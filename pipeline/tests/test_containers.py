@@ -128,6 +128,9 @@ def test_stack_mode_passes(image: str) -> None:
     report = containers.check_stack(FACTS, image, timeout=180, say=lambda _: None)
     assert "/readyz: database ok, cache ok" in report.passed
     assert any("API round trip" in check for check in report.passed)
+    fuzzed = [check for check in report.passed if check.startswith("Schemathesis")]
+    assert [line.split(":")[0] for line in fuzzed] == ["Schemathesis token", "Schemathesis none"], report.passed
+    assert all(int(line.split(": ")[1].split()[0]) >= 250 for line in fuzzed), fuzzed  # 500+ a run
     assert "POST /api/items/ without credentials: 401 with a Bearer challenge" in report.passed
 
 
