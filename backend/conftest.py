@@ -36,6 +36,6 @@ def pytest_configure() -> None:
 
 
 def pytest_report_header() -> str:
-    from catalog.tests.fuzzing import SEED  # noqa: PLC0415 -- after Django is set up
+    from tests.fuzzing import SEED  # noqa: PLC0415 -- after Django is set up
 
     return f"API fuzzing seed: {SEED} (replay with SCHEMATHESIS_SEED={SEED})"

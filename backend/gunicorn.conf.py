@@ -1,19 +1,28 @@
-"""gunicorn settings, from the environment (documented in .env.example)."""
+"""gunicorn settings, read from the environment by ops.serving (documented in .env.example)."""
 
-import os
+from ops import env, serving
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+_reader = env.Reader()
+_serving = serving.read(_reader)
+if _reader.problems:  # check_config lists these first; with STARTUP_CHECKS=none this is where they stop
+    raise SystemExit("gunicorn: " + " ".join(str(problem) for problem in _reader.problems))
+
+bind = f"0.0.0.0:{_serving.port}"
+workers = _serving.workers
+threads = _serving.threads
+timeout = _serving.timeout
+graceful_timeout = _serving.graceful_timeout
 # Only the proxy in front of the container may set X-Forwarded-* headers.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = _serving.forwarded_allow_ips
 accesslog = "-"
 errorlog = "-"
-loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+loglevel = _serving.log_level
 # Keep worker heartbeat files in memory, not on the container's overlay disk.
 worker_tmp_dir = "/dev/shm"  # noqa: S108  # nosec B108 -- tmpfs inside the container
 # No runtime control socket: the app user's home is not writable, and a
 # container is managed through signals from its runtime instead.
 control_socket_disable = True
+
+
+def when_ready(server: object) -> None:
+    print(_serving.line, flush=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 import nox
 import nox.command
 
-from pipeline import console, coverage_data, downloads, entry, runner_programs, sessions
+from pipeline import console, coverage_data, downloads, entry, fuzzing, runner_programs, sessions
 from pipeline import database_url as database
 from pipeline import workflows as pipeline_workflows
 from pipeline.actions import validate
@@ -203,6 +203,7 @@ def run_tests(session: nox.Session, facts: Facts, database_url: str | None = Non
     install(session, "test")
     pytest, env = sessions.tool_command("tests", facts, str(session.python), session.posargs)
     env.update(measured(session, "backend"))
+    env["SCHEMATHESIS_SEED"] = str(fuzzing.seed())  # fixed on CI, fresh elsewhere, or the one given
     if database_url:
         env["DATABASE_URL"] = database_url
     with entry.user_errors(session):  # once, before any test: a database that is not there is one paragraph

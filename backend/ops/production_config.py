@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ops import env
+from ops import env, serving
 
 MIN_SECRET_KEY_LENGTH = 50
 MIN_SECRET_KEY_UNIQUE_CHARACTERS = 5
@@ -59,6 +59,7 @@ def read_production_config(
         if len(reader.problems) > before:
             database_url = ""
     reader.cache("REDIS_URL")
+    serving.read(reader)  # gunicorn's settings: listed here with the rest, read again by gunicorn.conf.py
     config = ProductionConfig(
         secret_key=secret_key,
         allowed_hosts=allowed_hosts,

@@ -97,6 +97,7 @@ MALFORMED = {
     "DJANGO_SECURE_HSTS_SECONDS": "a year",
     "DJANGO_LOG_LEVEL": "LOUD",
     "DJANGO_SECRET_KEY": "short-secret",
+    "WEB_CONCURRENCY": "lots",
 }
 
 
@@ -116,6 +117,17 @@ def test_the_image_lists_every_malformed_setting_without_a_traceback(image: str,
         assert f"  - {name}" in output, (name, output[-3000:])
     assert "hunter2" not in output
     assert "short-secret" not in output
+
+
+def test_gunicorn_refuses_a_malformed_setting_even_without_start_up_checks(image: str) -> None:
+    """STARTUP_CHECKS=none skips check_config: gunicorn's own configuration still names the variable."""
+    started = docker(
+        "run", "--rm", "--env", "STARTUP_CHECKS=none", "--env", "GUNICORN_THREADS=several", image, timeout=120
+    )
+    output = started.stdout + started.stderr
+    assert started.returncode != 0, output[-3000:]
+    assert "Traceback" not in output
+    assert "gunicorn: GUNICORN_THREADS='several' cannot be used: it needs a whole number of at least 1" in output
 
 
 def test_a_missing_image_names_the_fix() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import sys
 from pathlib import Path
@@ -32,6 +33,7 @@ def test_a_coverage_drop_fails_after_an_earlier_green_run(project_copy: Path, ru
     the backend's tests fails `nox -s tests-3.12 coverage` below the threshold, as on a fresh clone (CI)."""
     green = run_nox("-s", "tests-3.12", env=LOCAL)
     assert green.returncode == 0, green.stdout[-2000:] + green.stderr[-2000:]
+    assert re.search(r"API fuzzing seed: \d+ \(replay with SCHEMATHESIS_SEED=\d+\)", green.stdout)  # the session's
     earlier = [found.path for found in coverage_data.data_files(project_copy, "backend")]
     assert earlier
     assert combined_total(project_copy, earlier, tmp_path) >= coverage_data.backend_fail_under(project_copy)

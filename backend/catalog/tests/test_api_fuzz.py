@@ -2,7 +2,7 @@
 a token, must never be a server error and must answer within the schema (status, content type, body).
 
 The seed is fixed on CI and fresh on every other run; it is printed in pytest's header, and
-`SCHEMATHESIS_SEED=N nox -s tests-3.12 -- backend/catalog/tests/test_api_fuzz.py` replays a run.
+`SCHEMATHESIS_SEED=N nox -s tests-3.12 -- <this file>` replays a run.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import schemathesis
 from access.models import ApiToken
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, seed, settings
-
-from catalog.tests.fuzzing import EXAMPLES_PER_OPERATION, SEED
+from tests.fuzzing import EXAMPLES_PER_OPERATION, SEED
 
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
 

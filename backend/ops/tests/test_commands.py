@@ -162,12 +162,14 @@ def test_every_malformed_value_is_listed_at_once_without_a_traceback() -> None:
         "DJANGO_SECURE_SSL_REDIRECT": "maybe",
         "DJANGO_SECURE_HSTS_SECONDS": "-1",
         "DJANGO_LOG_LEVEL": "LOUD",
+        "WEB_CONCURRENCY": "lots",
+        "GUNICORN_TIMEOUT": "0",
     }
     result = run_manage("check_config", env=malformed)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     for variable in set(malformed) - {"DJANGO_SETTINGS_MODULE"}:
         assert f"  - {variable}" in result.stderr, (variable, result.stderr)
-    assert "8 problem(s)" in result.stderr
+    assert "10 problem(s)" in result.stderr
     assert "hunter2" not in result.stderr
     assert "too-short-and-secret" not in result.stderr
