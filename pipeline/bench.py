@@ -12,6 +12,9 @@ tools; none of them is a test. Sections:
   ci       warm `invoke ci` of a pull request that changes a backend view (the pipeline's tests
            skipped by their area rule; target 90 s), then one that changes the pipeline
            (everything; target 240 s, no job over 120 s), each against the serial sum of its jobs
+  load     the production stack (gunicorn, PostgreSQL, Redis) under Locust, one scenario at a time for
+           the same time and users: /healthz (no database) as the baseline of API reads and of
+           authenticated writes; requests per second, p50/p95/p99 and errors
   plan     `invoke ci --dry-run` of ci.yml (runs nothing) and `--resolve-outputs` (runs the sessions
            job for its matrices) against nox's own session listing in it;
            evaluating 1,000 expressions against nox's listing
@@ -29,26 +32,27 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import changes, console, containers, copies, engine, images, processes, sessions
+from pipeline import changes, console, containers, copies, engine, images, load, processes, sessions
 from pipeline.actions import local as local_ci
 from pipeline.actions.expressions import bench as expression_bench
 from pipeline.actions.model import Outcome
 from pipeline.errors import UserError
 from pipeline.facts import Facts, load
 
-SECTIONS = ("tests", "gates", "image", "startup", "cold", "ci", "plan")
+SECTIONS = ("tests", "gates", "image", "startup", "cold", "ci", "load", "plan")
 
 
 @dataclass
 class Figures:
     title: str
     rows: list[list[str]] = field(default_factory=list)
+    columns: tuple[str, ...] = ("measure", "time", "ratio", "note")
 
     def add(self, what: str, seconds: float | None = None, ratio: str = "", note: str = "") -> None:
         self.rows.append([what, f"{seconds:.2f}s" if seconds is not None else "", ratio, note])
 
     def show(self) -> None:
-        console.table(self.title, ["measure", "time", "ratio", "note"], self.rows)
+        console.table(self.title, list(self.columns), self.rows)
 
 
 def timed(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> float:
@@ -173,6 +177,39 @@ def bench_startup(facts: Facts) -> Figures:
     return figures
 
 
+LOAD_USERS = 16
+LOAD_SECONDS = 20
+
+
+def bench_load(facts: Facts) -> Figures:
+    figures = Figures(
+        f"load: the production stack under Locust, {LOAD_USERS} users for {LOAD_SECONDS} s per scenario",
+        columns=("scenario", "requests/s", "ratio", "p50", "p95", "p99", "errors"),
+    )
+    image = f"{facts.image.name}:{images.LOCAL_TAG}"
+    with containers.running_stack(facts, image, timeout=240, say=lambda _: None) as stack:
+        results = {
+            name: load.scenario(
+                stack.base, name, users=LOAD_USERS, seconds=LOAD_SECONDS, token=stack.token, headers=containers.PROXY_HEADERS
+            )
+            for name in load.SCENARIOS
+        }
+        serving = containers.serving_line(stack, facts.root)
+    baseline = results["healthz"].per_second
+    for name, result in results.items():
+        figures.rows.append(
+            [
+                load.SCENARIOS[name][1],
+                f"{result.per_second:.0f}",
+                f"{result.per_second / baseline:.2f}x" if baseline else "-",
+                *(f"{value:g} ms" for value in (result.p50_ms, result.p95_ms, result.p99_ms)),
+                f"{result.failures} of {result.requests}",
+            ]
+        )
+    figures.rows.append([f"gunicorn: {serving}", "", "", "", "", "", ""])
+    return figures
+
+
 def bench_cold(facts: Facts) -> Figures:
     figures = Figures("cold sessions (empty envdir): uv backend against virtualenv + pip")
     chosen = ["lint", f"tests-{facts.image.python}"]
@@ -287,6 +324,7 @@ def run(facts: Facts, sections: Sequence[str], ci_skip: Sequence[str]) -> list[F
         "startup": lambda: bench_startup(facts),
         "cold": lambda: bench_cold(facts),
         "ci": lambda: bench_ci(facts, ci_skip),
+        "load": lambda: bench_load(facts),
         "plan": lambda: bench_plan(facts),
     }
     results = []

@@ -13,6 +13,7 @@ nothing else is touched.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -21,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -29,7 +30,7 @@ from typing import Any, Literal, get_args
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from pipeline import console, downloads, engine, fuzzing, images, processes
+from pipeline import console, downloads, engine, fuzzing, images, load, processes
 from pipeline.compose_settings import (
     COMPOSE_FILE,
     DEV_COMPOSE_FILE,
@@ -252,16 +253,29 @@ def compose(
     )
 
 
-def check_stack(
+@dataclass(frozen=True)
+class RunningStack:
+    """A started compose project of compose/ci.yaml: its address on this machine and a throw-away token."""
+
+    project: str
+    environment: Mapping[str, str]
+    base: str
+    token: str
+    seconds_to_healthy: float
+
+
+@contextlib.contextmanager
+def running_stack(
     facts: Facts,
     image: str,
     timeout: float,
     overrides: Mapping[str, str] | None = None,
     say: Callable[[str], None] = console.say,
-) -> CheckReport:
+) -> Iterator[RunningStack]:
+    """The production image with PostgreSQL and Redis, healthy, for the block's time; removed afterwards
+    (volumes too), also on Ctrl-C and SIGTERM."""
     engine.require_engine()
     require_image(image)
-    report = CheckReport("stack", image)
     project = f"backend-check-{run_id()}"
     environment = compose_environment(facts, image, throwaway_secret_key(), overrides or {})
     with processes.interrupt_on_termination():
@@ -280,35 +294,16 @@ def check_stack(
                 timeout=timeout + 60,
             )
             if up.returncode != 0:
-                logs = compose(
-                    project,
-                    environment,
-                    "logs",
-                    "--no-color",
-                    "--tail",
-                    str(LOG_TAIL),
-                    "backend",
-                    root=facts.root,
-                    timeout=60,
-                )
+                logs = backend_logs(project, environment, facts.root)
                 raise UserError(
                     f"The stack did not become healthy within {timeout:g}s ({up.stderr.strip().splitlines()[-1:]}). "
-                    f"The backend's last log lines:\n{logs.stdout.strip()}\n",
+                    f"The backend's last log lines:\n{logs}\n",
                     "read the backend's own error above (a missing database shows as wait_for_db timing out)",
                 )
-            report.seconds_to_healthy = time.monotonic() - started
-            report.passed.append("PostgreSQL, Redis and the backend healthy; migrations applied at start")
+            healthy = time.monotonic() - started
             port = compose(project, environment, "port", "backend", "8000", root=facts.root, timeout=60)
-            base = f"http://{port.stdout.strip()}"
             token = create_api_token(project, environment, root=facts.root)
-            exercise_api(base, report, token)
-            chosen = fuzzing.seed()
-            say(
-                f"stack: Schemathesis from {fuzzing.SCHEMA_PATH}, seed {chosen} (SCHEMATHESIS_SEED={chosen} replays it)"
-            )
-            report.passed += [
-                run.line + f" (seed {chosen})" for run in fuzzing.fuzz(base, token, chosen, PROXY_HEADERS)
-            ]
+            yield RunningStack(project, environment, f"http://{port.stdout.strip()}", token, healthy)
         finally:
             with processes.cleaning_up():  # a second signal, or SIGKILL to a cancelled step, must not leave it up
                 down = compose(
@@ -325,6 +320,40 @@ def check_stack(
                 )
             if down.returncode != 0:
                 console.failure(f"stack: cleaning up {project} failed: {down.stderr.strip()}")
+
+
+def backend_logs(project: str, environment: Mapping[str, str], root: Path) -> str:
+    """The backend container's last log lines."""
+    logs = compose(project, environment, "logs", "--no-color", "--tail", str(LOG_TAIL), "backend", root=root, timeout=60)
+    return logs.stdout.strip()
+
+
+def serving_line(stack: RunningStack, root: Path) -> str:
+    """How gunicorn serves in the stack (workers, threads, CPUs, timeouts), as it logged it at start."""
+    logs = compose(stack.project, stack.environment, "logs", "--no-color", "backend", root=root, timeout=60)
+    lines = [line.partition("serving: ")[2] for line in logs.stdout.splitlines() if "serving: " in line]
+    return lines[-1] if lines else "not logged (an image built before gunicorn.conf.py logged it: rebuild it)"
+
+
+def check_stack(
+    facts: Facts,
+    image: str,
+    timeout: float,
+    overrides: Mapping[str, str] | None = None,
+    say: Callable[[str], None] = console.say,
+) -> CheckReport:
+    report = CheckReport("stack", image)
+    with running_stack(facts, image, timeout, overrides, say) as stack:
+        report.seconds_to_healthy = stack.seconds_to_healthy
+        report.passed.append("PostgreSQL, Redis and the backend healthy; migrations applied at start")
+        exercise_api(stack.base, report, stack.token)
+        chosen = fuzzing.seed()
+        say(f"stack: Schemathesis from {fuzzing.SCHEMA_PATH}, seed {chosen} (SCHEMATHESIS_SEED={chosen} replays it)")
+        report.passed += [
+            run.line + f" (seed {chosen})" for run in fuzzing.fuzz(stack.base, stack.token, chosen, PROXY_HEADERS)
+        ]
+        say(f"stack: a burst of load ({load.BURST_USERS} users for {load.BURST_SECONDS} s, Locust)")
+        report.passed.append(load.burst(stack.base, stack.token, PROXY_HEADERS).line)
     return report
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline import compose_settings, containers, engine, facts
+from pipeline import compose_settings, containers, engine, facts, load
 from pipeline.conftest import BuiltProject, docker
 from pipeline.errors import UserError
 
@@ -144,6 +144,9 @@ def test_stack_mode_passes(image: str) -> None:
     assert [line.split(":")[0] for line in fuzzed] == ["Schemathesis token", "Schemathesis none"], report.passed
     assert all(int(line.split(": ")[1].split()[0]) >= 250 for line in fuzzed), fuzzed  # 500+ a run
     assert "POST /api/items/ without credentials: 401 with a Bearer challenge" in report.passed
+    burst = [check for check in report.passed if check.startswith("load (burst)")]
+    assert len(burst) == 1 and ", 0 errors, " in burst[0], report.passed
+    assert int(burst[0].split(": ")[1].split()[0]) >= load.BURST_MINIMUM_REQUESTS
 
 
 @pytest.mark.cost(9)

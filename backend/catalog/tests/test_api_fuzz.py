@@ -7,12 +7,15 @@ The seed is fixed on CI and fresh on every other run; it is printed in pytest's 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
 from access.models import ApiToken
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, seed, settings
 from tests.fuzzing import EXAMPLES_PER_OPERATION, SEED
 
@@ -22,6 +25,20 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_applicatio
 @pytest.fixture
 def token(db: None) -> str:
     return ApiToken.issue("fuzzing")[1]
+
+
+@pytest.fixture(autouse=True)
+def one_connection_for_the_test() -> Iterator[None]:
+    """Keep the test's database connection across the generated requests, as Django's test client does: a
+    WSGI request otherwise closes it when it ends (close_old_connections), and the next query of the test's
+    transaction fails on a server database ("the connection is closed"), which SQLite never shows."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        for signal in (request_started, request_finished):
+            signal.connect(close_old_connections)
 
 
 @pytest.mark.django_db
