@@ -37,7 +37,8 @@ from pipeline.actions import local as local_ci
 from pipeline.actions.expressions import bench as expression_bench
 from pipeline.actions.model import Outcome
 from pipeline.errors import UserError
-from pipeline.facts import Facts, load
+from pipeline.facts import Facts
+from pipeline.facts import load as facts_of
 
 SECTIONS = ("tests", "gates", "image", "startup", "cold", "ci", "load", "plan")
 
@@ -131,7 +132,7 @@ def bench_image(facts: Facts) -> Figures:
     name = f"bench-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="bench-image-") as tmp:
         root = copies.copy_project(facts.root, Path(tmp) / "project")
-        copy_facts = load(root)
+        copy_facts = facts_of(root)
 
         def build(*, no_cache: bool) -> images.BuildResult:
             return images.build(
@@ -190,7 +191,12 @@ def bench_load(facts: Facts) -> Figures:
     with containers.running_stack(facts, image, timeout=240, say=lambda _: None) as stack:
         results = {
             name: load.scenario(
-                stack.base, name, users=LOAD_USERS, seconds=LOAD_SECONDS, token=stack.token, headers=containers.PROXY_HEADERS
+                stack.base,
+                name,
+                users=LOAD_USERS,
+                seconds=LOAD_SECONDS,
+                token=stack.token,
+                headers=containers.PROXY_HEADERS,
             )
             for name in load.SCENARIOS
         }
@@ -206,7 +212,7 @@ def bench_load(facts: Facts) -> Figures:
                 f"{result.failures} of {result.requests}",
             ]
         )
-    figures.rows.append([f"gunicorn: {serving}", "", "", "", "", "", ""])
+    figures.title += f"; gunicorn: {serving}; the load runs on the same machine"
     return figures
 
 

@@ -324,7 +324,9 @@ def running_stack(
 
 def backend_logs(project: str, environment: Mapping[str, str], root: Path) -> str:
     """The backend container's last log lines."""
-    logs = compose(project, environment, "logs", "--no-color", "--tail", str(LOG_TAIL), "backend", root=root, timeout=60)
+    logs = compose(
+        project, environment, "logs", "--no-color", "--tail", str(LOG_TAIL), "backend", root=root, timeout=60
+    )
     return logs.stdout.strip()
 
 

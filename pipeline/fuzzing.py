@@ -23,6 +23,7 @@ from pipeline.errors import UserError
 CI_SEED = 20_261_205
 EXAMPLES_PER_OPERATION = 100
 SCHEMA_PATH = "/api/openapi.json"
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 OUTPUT_TAIL = 4000
 
 
@@ -54,6 +55,8 @@ def command(base: str, seed_value: int, report: Path, token: str | None, proxy_h
         sys.executable,
         "-m",
         "schemathesis.cli",
+        "--config-file",
+        str(CONFIG),
         "run",
         f"{base}{SCHEMA_PATH}",
         "--url",

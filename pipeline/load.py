@@ -144,9 +144,7 @@ def scenario(
 def burst(base: str, token: str, headers: Mapping[str, str]) -> LoadResult:
     """Every scenario at once, briefly: no request may fail, and enough of them must have been sent."""
     classes = [user_class for user_class, _ in SCENARIOS.values()]
-    result = drive(
-        base, classes, "burst", users=BURST_USERS, seconds=BURST_SECONDS, token=token, headers=headers
-    )
+    result = drive(base, classes, "burst", users=BURST_USERS, seconds=BURST_SECONDS, token=token, headers=headers)
     if result.failures:
         raise UserError(
             f"{result.line}. Locust's errors:\n{result.errors}\n",
