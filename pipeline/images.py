@@ -206,6 +206,7 @@ class BuildRequest:
     progress: str = "auto"
     metadata_file: Path | None = None
     no_cache: bool = False
+    attestations: tuple[str, ...] = ()  # `--attest` values: type=sbom,generator=IMAGE; type=provenance,mode=max
 
 
 def buildx_command(request: BuildRequest) -> list[str]:
@@ -231,6 +232,8 @@ def buildx_command(request: BuildRequest) -> list[str]:
         command += ["--metadata-file", str(request.metadata_file)]
     if request.no_cache:
         command.append("--no-cache")
+    for attestation in request.attestations:
+        command += ["--attest", attestation]
     command.append(str(request.context))
     return command
 

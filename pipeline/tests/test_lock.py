@@ -43,7 +43,7 @@ def test_uv_calls_refuse_a_stale_lock() -> None:
     assert "--frozen" not in lockfiles.export_command("tooling")
     dockerfile = (ROOT / "backend" / "Dockerfile").read_text()
     assert "--frozen" not in dockerfile
-    assert dockerfile.count("    uv sync --locked ") == 2  # the builder and development stages
+    assert dockerfile.count("    uv sync --locked ") == 3  # the builder, development and sbom-generator stages
 
 
 def test_bootstrap_refuses_a_stale_lock_before_installing_anything(project_copy: Path) -> None:
