@@ -322,18 +322,17 @@ def running_stack(
                 console.failure(f"stack: cleaning up {project} failed: {down.stderr.strip()}")
 
 
-def backend_logs(project: str, environment: Mapping[str, str], root: Path) -> str:
-    """The backend container's last log lines."""
-    logs = compose(
-        project, environment, "logs", "--no-color", "--tail", str(LOG_TAIL), "backend", root=root, timeout=60
-    )
+def backend_logs(project: str, environment: Mapping[str, str], root: Path, tail: int | None = LOG_TAIL) -> str:
+    """The backend container's log: its last `tail` lines, or all of it."""
+    lines = ["--tail", str(tail)] if tail else []
+    logs = compose(project, environment, "logs", "--no-color", *lines, "backend", root=root, timeout=60)
     return logs.stdout.strip()
 
 
 def serving_line(stack: RunningStack, root: Path) -> str:
     """How gunicorn serves in the stack (workers, threads, CPUs, timeouts), as it logged it at start."""
-    logs = compose(stack.project, stack.environment, "logs", "--no-color", "backend", root=root, timeout=60)
-    lines = [line.partition("serving: ")[2] for line in logs.stdout.splitlines() if "serving: " in line]
+    logs = backend_logs(stack.project, stack.environment, root, tail=None)
+    lines = [line.partition("serving: ")[2] for line in logs.splitlines() if "serving: " in line]
     return lines[-1] if lines else "not logged (an image built before gunicorn.conf.py logged it: rebuild it)"
 
 

@@ -7,11 +7,11 @@ for a package/version it knows, `{}` otherwise.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from pipeline.tests.local_server import JsonHandler, serving
 
 Advisories = Mapping[tuple[str, str], list[dict[str, Any]]]
 
@@ -33,27 +33,13 @@ def advisory(advisory_id: str, package: str, fixed: str, summary: str) -> dict[s
 def osv_server(advisories: Advisories) -> Iterator[str]:
     """Serve `advisories` ({(package, version): [vuln, ...]}); yield the query URL."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
+    class Handler(JsonHandler):
+        def do_POST(self) -> None:  # noqa: N802 -- http.server's handler names
             length = int(self.headers.get("Content-Length", "0"))
             query = json.loads(self.rfile.read(length) or b"{}")
             key = (query.get("package", {}).get("name", ""), query.get("version", ""))
             vulns = advisories.get(key, [])
-            body = json.dumps({"vulns": vulns} if vulns else {}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer_json(200, json.dumps({"vulns": vulns} if vulns else {}).encode())
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1/query"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as base:
+        yield f"{base}/v1/query"

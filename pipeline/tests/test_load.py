@@ -3,8 +3,6 @@ in this process that answers like the backend (or not), so what Locust counts is
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,50 +10,35 @@ import pytest
 
 from pipeline import load
 from pipeline.errors import UserError
+from pipeline.tests.local_server import JsonHandler, serving
 
 pytestmark = pytest.mark.tools
 TOKEN = "load-test-token"
 PROXY = {"X-Forwarded-Proto": "https"}
 
 
-class Backend(http.server.BaseHTTPRequestHandler):
+class Backend(JsonHandler):
     """/healthz, GET and POST /api/items/ (201 with the token, else 401); what it was sent is kept."""
 
     protocol_version = "HTTP/1.1"
     seen: list[tuple[str, str, str, str]] = []
 
-    def answer(self, status: int, body: bytes = b"{}") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 -- http.server's handler names
         self.seen.append(("GET", self.path, self.headers.get("X-Forwarded-Proto", ""), ""))
-        self.answer(200 if self.path in {"/healthz", "/api/items/?limit=20"} else 404)
+        self.answer_json(200 if self.path in {"/healthz", "/api/items/?limit=20"} else 404, b"{}")
 
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 -- http.server's handler names
         self.rfile.read(int(self.headers.get("Content-Length", "0")))
         authorization = self.headers.get("Authorization", "")
         self.seen.append(("POST", self.path, self.headers.get("X-Forwarded-Proto", ""), authorization))
-        self.answer(201 if authorization == f"Bearer {TOKEN}" else 401)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.answer_json(201 if authorization == f"Bearer {TOKEN}" else 401, b"{}")
 
 
 @pytest.fixture
 def backend() -> Iterator[str]:
     Backend.seen = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Backend)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Backend) as base:
+        yield base
 
 
 def test_a_scenario_gives_locusts_figures_and_sends_the_proxy_headers(backend: str) -> None:

@@ -4,21 +4,12 @@ import json
 from typing import Any
 
 import pytest
-from access.models import ApiToken
 from django.test import Client
 
 from catalog.models import Item
+from catalog.tests.examples import VALID
 
 pytestmark = pytest.mark.django_db
-
-VALID = {"name": "Lamp", "description": "A desk lamp", "price_cents": 2500, "quantity": 3}
-
-
-@pytest.fixture
-def writer() -> Client:
-    """A client of the API that may write: it sends a token (test_api_access.py covers who may not)."""
-    _, token = ApiToken.issue("api-tests")
-    return Client(headers={"Authorization": f"Bearer {token}"})
 
 
 def post(client: Client, body: Any) -> Any:

@@ -7,20 +7,12 @@ import json
 from typing import Any
 
 import pytest
-from access.models import ApiToken
 from django.test import Client, override_settings
 
 from catalog.models import Item
+from catalog.tests.examples import VALID
 
 pytestmark = pytest.mark.django_db
-
-VALID = {"name": "Lamp", "description": "A desk lamp", "price_cents": 2500, "quantity": 3}
-
-
-@pytest.fixture
-def writer() -> Client:
-    _, token = ApiToken.issue("hostile-tests")
-    return Client(headers={"Authorization": f"Bearer {token}"})
 
 
 def send(client: Client, body: bytes | str, content_type: str = "application/json", method: str = "post") -> Any:
