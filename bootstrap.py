@@ -237,6 +237,10 @@ def main(argv: list[str]) -> int:
         fail(f"{argv[0]!r} is not one of the pipeline tools in {TOOLS.name}/ (nox, invoke, uv, ...).")
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     os.chdir(ROOT)
+    if os.name == "posix":
+        # The tool takes this process's place, so a signal sent to it (a SIGTERM from a CI runner or a process
+        # manager, not only a terminal's Ctrl-C to the whole group) reaches the tool, which stops what it started.
+        os.execve(executable, [str(executable), *argv[1:]], env)
     return subprocess.call([str(executable), *argv[1:]], env=env)
 
 

@@ -69,3 +69,24 @@ def test_a_lock_only_update_passes_drift_and_reaches_bootstrap(
     exported = run([uv, *bootstrap.EXPORT_TOOLING], project_copy)
     assert exported.returncode == 0, exported.stderr
     assert f"{PACKAGE}=={wanted} \\" in exported.stdout.splitlines()
+
+
+@pytest.mark.tools
+@pytest.mark.skipif(os.name != "posix", reason="exec replaces the process on POSIX only")
+def test_a_sigterm_to_bootstrap_reaches_the_tool() -> None:
+    """`kill -TERM` of `python3 bootstrap.py TOOL` (a CI runner's cancel) stops the tool itself: bootstrap
+    becomes the tool, so no orphan goes on running (and keeping its containers up) after bootstrap ended."""
+    import signal
+    import subprocess
+
+    program = "import os, time; print(os.getpid(), flush=True); time.sleep(120)"
+    with subprocess.Popen(
+        [sys.executable, "bootstrap.py", "python", "-c", program], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    ) as started:
+        try:
+            assert started.stdout is not None
+            assert int(started.stdout.readline()) == started.pid  # the tool runs in bootstrap's process
+            started.send_signal(signal.SIGTERM)
+            assert started.wait(timeout=20) == -signal.SIGTERM
+        finally:
+            started.kill()
