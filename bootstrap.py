@@ -240,7 +240,7 @@ def main(argv: list[str]) -> int:
     if os.name == "posix":
         # The tool takes this process's place, so a signal sent to it (a SIGTERM from a CI runner or a process
         # manager, not only a terminal's Ctrl-C to the whole group) reaches the tool, which stops what it started.
-        os.execve(executable, [str(executable), *argv[1:]], env)  # noqa: S606 -- a pipeline tool of .tools/
+        os.execve(executable, [str(executable), *argv[1:]], env)  # noqa: S606  # nosec B606 -- a pipeline tool of .tools/
     return subprocess.call([str(executable), *argv[1:]], env=env)
 
 
