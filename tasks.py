@@ -31,7 +31,10 @@ from pipeline.facts import load as load_facts
         "push": "push the tags (needs `docker login`)",
         "load": "load the image into the local engine (default on; --no-load)",
         "registry": "registry prefix of the tags, e.g. ghcr.io/org",
-        "output": "append image=REF to this file (e.g. $GITHUB_OUTPUT): NAME@DIGEST after a push, else NAME:local",
+        "output": "append image=REF (NAME@DIGEST after a push, else NAME:local), name, digest, sbom to this file "
+        "(e.g. $GITHUB_OUTPUT)",
+        "attest": "attach an SBOM (the Dockerfile's sbom-generator stage) and mode=max provenance, checked against "
+        "uv.lock (default on; --no-attest)",
     }
 )
 def build_image(
@@ -45,8 +48,9 @@ def build_image(
     load: bool = True,
     registry: str | None = None,
     output: str | None = None,
+    attest: bool = True,
 ) -> None:
-    """Build the production image with buildx and the right cache backend."""
+    """Build the production image with buildx, the right cache backend, its SBOM and provenance."""
     with user_errors():
         result = images.build(
             load_facts(),
@@ -58,6 +62,7 @@ def build_image(
             push=push,
             load=load,
             registry=registry,
+            attest=attest,
             say=console.say,
         )
         images.report(result)

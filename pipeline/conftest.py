@@ -270,7 +270,9 @@ class BuiltProject:
         return build_copy(self.root, self.cache_root, self.name, self.secrets)
 
 
-def build_copy(root: Path, cache_root: Path, name: str, secrets: Sequence[Path] = ()) -> images.BuildResult:
+def build_copy(
+    root: Path, cache_root: Path, name: str, secrets: Sequence[Path] = (), *, attest: bool = True
+) -> images.BuildResult:
     """`invoke build-image` of a copy (local cache), with the CA bundle secret given (else BUILD_CA_BUNDLE's)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("GITHUB_", "ACTIONS_"))}
     if secrets:
@@ -281,6 +283,7 @@ def build_copy(root: Path, cache_root: Path, name: str, secrets: Sequence[Path] 
         image_name=name,
         context=root,
         cache_root=cache_root,
+        attest=attest,
         say=lambda _: None,
         env=env,
     )

@@ -132,6 +132,15 @@ def check_docker() -> list[Check]:
                     blocking=False,
                 )
             )
+            checks.append(
+                Check(
+                    "builder attests (SBOM, provenance)",
+                    images.builder_can_attest(builder),
+                    f"{builder.name} ({builder.driver} driver{', containerd' if builder.containerd_store else ''})",
+                    images.CONTAINERD_STORE_FIX,
+                    blocking=False,
+                )
+            )
         except UserError as error:
             checks.append(Check("builder exports cache", False, str(error), "check `docker buildx ls`", blocking=False))
     compose = (answer("compose", "version", "--short") or "").strip()

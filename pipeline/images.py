@@ -16,11 +16,11 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from pipeline import console, downloads, engine, lockfiles, processes
+from pipeline import console, downloads, engine, lockfiles, processes, sbom
 from pipeline.errors import UserError
 from pipeline.facts import Facts
 
@@ -179,6 +179,47 @@ def choose_builder(
     return BuilderDecision(DEDICATED_BUILDER, create=not dedicated_exists)
 
 
+CONTAINERD_STORE_FIX = (
+    "enable Docker's containerd image store and build with its default builder (unset BUILDX_BUILDER): "
+    "Docker Desktop, Settings > General > Use containerd for pulling and storing images; Docker Engine, "
+    '"features": {"containerd-snapshotter": true} in /etc/docker/daemon.json, then restart it; '
+    "a GitHub job, docker/setup-docker-action with that daemon-config"
+)
+
+
+def builder_can_attest(info: BuilderInfo) -> bool:
+    """BuildKit runs the SBOM generator from the builder's own images: the docker driver's, when the
+    engine keeps images in containerd (the generator was built there). A docker-container builder would
+    pull it from a registry, and the classic image store drops attestations on load."""
+    return info.driver == "docker" and info.containerd_store
+
+
+@dataclass(frozen=True)
+class AttestationDecision:
+    generator: str | None  # the SBOM generator image to build first; None: no attestations
+    note: str | None = None
+
+
+def choose_attestations(wanted: bool, builder: BuilderInfo, *, push: bool, generator: str) -> AttestationDecision:
+    """Attest where the builder can; refuse to publish an image it cannot attest (unless asked not to)."""
+    if not wanted:
+        return AttestationDecision(
+            None, "attestations: none (--no-attest): no SBOM, only BuildKit's minimal provenance"
+        )
+    if builder_can_attest(builder):
+        return AttestationDecision(generator)
+    store = " without the containerd image store" if builder.driver == "docker" else ""
+    why = (
+        f"the builder {builder.name} ({builder.driver} driver{store}) cannot run an SBOM generator built on this engine"
+    )
+    if push:
+        raise UserError(
+            f"Refusing to publish an image without its SBOM and provenance: {why}",
+            f"{CONTAINERD_STORE_FIX}; or pass --no-attest to publish it unattested",
+        )
+    return AttestationDecision(None, f"attestations: not made: {why}. To make and check them, {CONTAINERD_STORE_FIX}.")
+
+
 def repository(name: str, registry: str | None = None) -> str:
     """The image's repository, `registry/name`, in lower case: registries refuse capitals, and GitHub's
     `ghcr.io/${{ github.repository_owner }}` keeps the owner's ("repository name must be lowercase")."""
@@ -260,6 +301,15 @@ def ca_bundle_path(option: str | None, env: Mapping[str, str]) -> Path | None:
     return path
 
 
+def with_generator(runtime: BuildRequest, generator: str | None) -> list[BuildRequest]:
+    """The builds of one `build-image`: the SBOM generator stage first when the runtime is attested by it.
+    The generator builds on the builder stage, so the runtime's cache serves it; it exports none of its own."""
+    if generator is None:
+        return [runtime]
+    stage = replace(runtime, target=sbom.GENERATOR_TARGET, tags=(generator,), metadata_file=None, attestations=())
+    return [replace(stage, cache=CacheArgs(cache_from=runtime.cache.cache_from), push=False, load=True), runtime]
+
+
 def build_failure(returncode: int, output: str, ca_bundle: Path | None = None) -> UserError:
     """The one paragraph for a failed build: a cause recognised in buildx's output, with its fix."""
     if lockfiles.UV_STALE_LOCK in output:
@@ -314,6 +364,15 @@ def git_state(root: Path) -> tuple[str, bool]:
     return sha.stdout.strip(), bool(status.stdout.strip())
 
 
+def used_builder(decision: BuilderDecision, current: BuilderInfo) -> BuilderInfo:
+    """The builder a build runs on: the current one, the dedicated one (which may not exist yet), or another."""
+    if decision.name in (None, current.name):
+        return current
+    if decision.name == DEDICATED_BUILDER:
+        return BuilderInfo(DEDICATED_BUILDER, "docker-container", current.containerd_store)
+    return current_builder(decision.name)
+
+
 @dataclass(frozen=True)
 class BuildResult:
     tags: tuple[str, ...]
@@ -322,6 +381,7 @@ class BuildResult:
     metadata_file: Path
     output: str
     notes: tuple[str, ...]
+    attestations: sbom.Checked | None = None
 
 
 def build(
@@ -337,6 +397,7 @@ def build(
     push: bool = False,
     load: bool = True,
     no_cache: bool = False,
+    attest: bool = True,
     context: Path | None = None,
     cache_root: Path | None = None,
     say: Callable[[str], None] = print,
@@ -344,18 +405,19 @@ def build(
 ) -> BuildResult:
     """Build the image for real; returns what was built. Raises UserError with the fix."""
     environ = os.environ if env is None else env
-    request = parse_cache_option(cache)
     target = target or facts.image.target
-    name = image_name or facts.image.name
-    name = repository(name, registry)
+    name = repository(image_name or facts.image.name, registry)
     require_engine()
     version = buildx_version()
-    decision = choose_cache(request, environ, registry_readable)
+    decision = choose_cache(parse_cache_option(cache), environ, registry_readable)
     for note in decision.notes:
         say(note)
-    builder_decision = choose_builder(
-        environ, current_builder(), builder_exists(DEDICATED_BUILDER), decision.backend != "none"
-    )
+    current = current_builder()
+    builder_decision = choose_builder(environ, current, builder_exists(DEDICATED_BUILDER), decision.backend != "none")
+    used = used_builder(builder_decision, current)
+    attestation = choose_attestations(attest, used, push=push, generator=f"{name}:{sbom.GENERATOR_TARGET}")
+    if attestation.note:
+        say(attestation.note)
     if builder_decision.create:
         say(f"builder: creating {DEDICATED_BUILDER} (docker-container driver); your default builder is unchanged")
         created = engine.docker(
@@ -375,35 +437,42 @@ def build(
     if cache_plan.staging:
         shutil.rmtree(cache_plan.staging, ignore_errors=True)
     bundle = ca_bundle_path(ca_bundle, environ)
-    command = buildx_command(
-        BuildRequest(
-            context=root,
-            dockerfile=root / facts.image.dockerfile.relative_to(facts.root),
-            target=target,
-            tags=tags,
-            build_args=image_build_args(facts, python, base_image),
-            cache=cache_plan,
-            builder=builder_decision.name,
-            ca_bundle=bundle,
-            push=push,
-            load=load,
-            progress="auto" if sys.stdout.isatty() else "plain",
-            metadata_file=metadata,
-            no_cache=no_cache,
-        )
+    build_args = image_build_args(facts, python, base_image)
+    runtime = BuildRequest(
+        context=root,
+        dockerfile=root / facts.image.dockerfile.relative_to(facts.root),
+        target=target,
+        tags=tags,
+        build_args=build_args,
+        cache=cache_plan,
+        builder=builder_decision.name,
+        ca_bundle=bundle,
+        push=push,
+        load=load,
+        progress="auto" if sys.stdout.isatty() else "plain",
+        metadata_file=metadata,
+        no_cache=no_cache,
+        attestations=sbom.attestation_flags(attestation.generator) if attestation.generator else (),
     )
-    say(f"build: {' '.join(command)}")
     with engine.exclusive_builds(waiting=lambda: say("build: waiting for another image build on this engine")):
         started = time.monotonic()
-        output = engine.stream(*command[1:])
+        for stage in with_generator(runtime, attestation.generator):
+            command = buildx_command(stage)
+            say(f"build: {' '.join(command)}")
+            output = engine.stream(*command[1:])
+            if output.returncode != 0:
+                if cache_plan.staging:
+                    shutil.rmtree(cache_plan.staging, ignore_errors=True)
+                raise build_failure(output.returncode, output.stdout, bundle)
         seconds = time.monotonic() - started
-    if output.returncode != 0:
-        if cache_plan.staging:
-            shutil.rmtree(cache_plan.staging, ignore_errors=True)
-        raise build_failure(output.returncode, output.stdout, bundle)
     if cache_plan.staging and cache_plan.folder:
         _swap(cache_plan.staging, cache_plan.folder)
-    return BuildResult(tags, decision.backend, seconds, metadata, output.stdout, decision.notes)
+    checked = None
+    if attestation.generator:
+        folder = root / ".cache" / "attestations" / re.sub(r"[^\w.-]+", "-", tags[0])
+        checked = sbom.check_image(tags[0], root, build_args["BASE_IMAGE"], folder)
+    notes = (*decision.notes, *((attestation.note,) if attestation.note else ()))
+    return BuildResult(tags, decision.backend, seconds, metadata, output.stdout, notes, checked)
 
 
 def _swap(staging: Path, folder: Path) -> None:
@@ -437,19 +506,37 @@ def report(result: BuildResult) -> None:
         *cache_rows(result.output),
         ["time", f"{result.seconds:.1f}s"],
         ["metadata", str(result.metadata_file)],
+        *attestation_rows(result),
     ]
     console.table("Image built", ["what", "value"], rows)
     console.step_summary("### Image build\n\n" + console.markdown_table(["what", "value"], rows))
     console.success(f"build-image: {result.tags[0]} built ({result.cache_backend} cache, {result.seconds:.0f}s)")
 
 
+def attestation_rows(result: BuildResult) -> list[list[str]]:
+    if result.attestations:
+        return result.attestations.rows()
+    why = next((note for note in result.notes if note.startswith("attestations:")), "attestations: none")
+    return [["attestations", why.removeprefix("attestations: ")]]
+
+
+def output_lines(result: BuildResult, *, pushed: bool) -> list[str]:
+    """What a workflow's later steps read: `image` (NAME@DIGEST after a push, else the local tag); after a
+    push, `name` and `digest` apart (actions/attest's subject); `sbom`, the checked SPDX document."""
+    lines = [f"image={pushed_reference(result) if pushed else result.tags[-1]}"]
+    if pushed:
+        lines += [f"name={result.tags[0].rsplit(':', 1)[0]}", f"digest={digest_from_metadata(result.metadata_file)}"]
+    if result.attestations:
+        lines.append(f"sbom={result.attestations.sbom_file}")
+    return lines
+
+
 def write_output(result: BuildResult, output: str | None, *, pushed: bool) -> None:
-    """`image=REF` appended to `output` ($GITHUB_OUTPUT): NAME@DIGEST after a push, else the local tag."""
+    """`output_lines` appended to `output` ($GITHUB_OUTPUT)."""
     if not output:
         return
-    reference = pushed_reference(result) if pushed else result.tags[-1]
     with Path(output).open("a", encoding="utf-8") as handle:
-        handle.write(f"image={reference}\n")
+        handle.writelines(f"{line}\n" for line in output_lines(result, pushed=pushed))
 
 
 STEP_LINE = re.compile(r"^#(\d+) \[(?P<stage>[\w-]+) +\d+/\d+\] (?P<instruction>.+)$")

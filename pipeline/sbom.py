@@ -87,7 +87,15 @@ def locked_packages(root: Path, *, production: bool, python: str) -> dict[str, s
     patch levels): the production ones (what the image's `uv sync --no-default-groups` installs) or those of
     every group."""
     groups = ["--no-default-groups"] if production else ["--all-groups"]
-    command = ["uv", "export", "--locked", "--quiet", "--no-emit-project", "--no-hashes", "--no-header"]
+    command = [
+        processes.program("uv"),
+        "export",
+        "--locked",
+        "--quiet",
+        "--no-emit-project",
+        "--no-hashes",
+        "--no-header",
+    ]
     exported = processes.run([*command, "--no-annotate", "--format", "requirements-txt", *groups], cwd=root)
     if exported.returncode != 0:
         raise UserError(f"uv could not export uv.lock: {exported.stderr.strip()}", "run `nox -s lock`")
@@ -158,6 +166,85 @@ def base_image_packages(base_image: str) -> dict[str, str]:
     if listed.returncode != 0:
         raise UserError(f"Cannot list the packages of {base_image}: {listed.stderr.strip()}", "pull the base image")
     return {canonicalize_name(item["name"]): item["version"] for item in json.loads(listed.stdout)}
+
+
+def image_python(image: str) -> str:
+    """The full Python version inside the image (uv.lock's markers compare patch levels)."""
+    ran = engine.docker(
+        "run", "--rm", "--entrypoint", "python", image, "-c", "import platform; print(platform.python_version())"
+    )
+    if ran.returncode != 0:
+        raise UserError(f"Cannot run Python in {image}: {ran.stderr.strip()}", "build the image again")
+    return ran.stdout.strip()
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A build's attestations, checked against uv.lock and written where a person (or actions/attest) reads them."""
+
+    image: str
+    sbom_file: Path
+    provenance_file: Path
+    python_packages: int
+    debian_packages: int
+    production_packages: int
+    materials: int
+
+    def rows(self) -> list[list[str]]:
+        return [
+            [
+                "SBOM",
+                f"{self.python_packages} Python and {self.debian_packages} Debian packages; all "
+                f"{self.production_packages} production packages of uv.lock at their locked versions, "
+                "no development one",
+            ],
+            ["SBOM file", str(self.sbom_file)],
+            ["provenance", f"SLSA, mode=max: {self.materials} materials, every build step"],
+            ["provenance file", str(self.provenance_file)],
+            ["attached to", f"{self.image} (the image's index; after a push, the registry's)"],
+        ]
+
+
+def check_image(image: str, root: Path, base_image: str, folder: Path) -> Checked:
+    """Read `image`'s attestations, write them to `folder`, and check them: the SBOM against uv.lock, the
+    provenance for mode=max. Every problem is named in one UserError (a gate: it fails closed)."""
+    attestations = read_attestations(image)
+    folder.mkdir(parents=True, exist_ok=True)
+    sbom_file, provenance_file = folder / "sbom.spdx.json", folder / "provenance.json"
+    sbom_file.write_text(json.dumps(attestations.sbom, indent=2) + "\n", encoding="utf-8")
+    provenance_file.write_text(json.dumps(attestations.provenance, indent=2) + "\n", encoding="utf-8")
+    if not attestations.sbom or not attestations.provenance:
+        missing = " and ".join(
+            name for name, found in (("SBOM", attestations.sbom), ("provenance", attestations.provenance)) if not found
+        )
+        raise UserError(
+            f"The image {image} carries no {missing} attestation",
+            "build with invoke build-image on an engine with the containerd image store (it attests by default)",
+        )
+    python = image_python(image)
+    production = locked_packages(root, production=True, python=python)
+    problems = problems_against_lock(
+        attestations.sbom,
+        production,
+        locked_packages(root, production=False, python=python),
+        base_image_packages(base_image),
+    )
+    problems += [f"provenance: {problem}" for problem in provenance_problems(attestations.provenance)]
+    if problems:
+        raise UserError(
+            f"The attestations of {image} do not match uv.lock: {'; '.join(problems)} (written to {folder})",
+            "make the image install exactly uv.lock's production packages (uv sync --locked --no-default-groups) "
+            "and rebuild; a development package in the image means a dependency group leaked into it",
+        )
+    return Checked(
+        image=image,
+        sbom_file=sbom_file,
+        provenance_file=provenance_file,
+        python_packages=sum(len(versions) for versions in sbom_packages(attestations.sbom).values()),
+        debian_packages=sum(len(versions) for versions in sbom_packages(attestations.sbom, "deb").values()),
+        production_packages=len(production),
+        materials=len(attestations.provenance.get("materials", [])),
+    )
 
 
 def provenance_problems(provenance: Mapping[str, Any]) -> list[str]:

@@ -39,6 +39,7 @@ SETUP_ACTIONS = {
     "actions/setup-node": "the job uses this machine's Node",
     "astral-sh/setup-uv": "uv comes from bootstrap.py's .tools/",
     "docker/setup-buildx-action": "the engine's own buildx",
+    "docker/setup-docker-action": "this machine's Docker engine",
     "crazy-max/ghaction-github-runtime": "no Actions runtime, so the image cache is `local`",
 }
 

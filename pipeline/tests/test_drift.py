@@ -213,8 +213,8 @@ def test_zizmor_in_the_same_session_refuses_unpinned_actions_and_persisted_crede
     its token in .git/config (artipacked); both fail `nox -s workflows`, drift having passed."""
     replace(
         CI,
-        "docker/setup-buildx-action@8d2750c68a42422c14e847fe6c8ac0403b4cbd6f # v3.12.0",
-        "docker/setup-buildx-action@v3",
+        "docker/setup-docker-action@77e84dbf09b47d1e29270283c22f16145aa85ca1 # v5.4.0",
+        "docker/setup-docker-action@v5",
     )(project_copy)
     ci = project_copy / CI
     text = ci.read_text()

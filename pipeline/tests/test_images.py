@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import engine, images
+from pipeline import engine, images, sbom
 from pipeline.errors import UserError
 from pipeline.facts import load
 
@@ -143,6 +143,48 @@ def test_builder_choice() -> None:
     assert images.choose_builder({}, docker_classic, True, True).create is False
 
 
+def test_attestations_are_made_where_the_builder_runs_a_local_generator_and_required_to_publish() -> None:
+    containerd = images.BuilderInfo("default", "docker", containerd_store=True)
+    classic = images.BuilderInfo("default", "docker", containerd_store=False)
+    container = images.BuilderInfo("ci", "docker-container", containerd_store=True)
+    for push in (False, True):
+        made = images.choose_attestations(True, containerd, push=push, generator="backend:sbom-generator")
+        assert made == images.AttestationDecision("backend:sbom-generator")
+    for builder, why in (
+        (classic, "docker driver without the containerd image store"),
+        (container, "docker-container"),
+    ):
+        skipped = images.choose_attestations(True, builder, push=False, generator="g")
+        assert skipped.generator is None
+        assert skipped.note
+        assert why in skipped.note
+        assert "containerd-snapshotter" in skipped.note
+        with pytest.raises(UserError, match="Refusing to publish an image without its SBOM") as refused:
+            images.choose_attestations(True, builder, push=True, generator="g")
+        assert "--no-attest" in refused.value.fix
+    unattested = images.choose_attestations(False, classic, push=True, generator="g")
+    assert unattested.generator is None
+    assert "--no-attest" in str(unattested.note)
+
+
+def test_a_pushed_build_tells_the_workflow_its_name_digest_and_sbom(tmp_path: Path) -> None:
+    metadata = tmp_path / "metadata.json"
+    metadata.write_text('{"containerimage.digest": "sha256:abc"}')
+    checked = sbom.Checked("ghcr.io/o/backend:1a2b", tmp_path / "sbom.spdx.json", tmp_path / "p.json", 17, 98, 16, 3)
+    tags = ("ghcr.io/o/backend:1a2b", "ghcr.io/o/backend:local")
+    result = images.BuildResult(tags, "gha", 1.0, metadata, "", (), checked)
+    assert images.output_lines(result, pushed=True) == [
+        "image=ghcr.io/o/backend@sha256:abc",
+        "name=ghcr.io/o/backend",
+        "digest=sha256:abc",
+        f"sbom={tmp_path / 'sbom.spdx.json'}",
+    ]
+    unattested = images.BuildResult(tags, "local", 1.0, metadata, "", ("attestations: not made: the reason",))
+    assert images.output_lines(unattested, pushed=False) == ["image=ghcr.io/o/backend:local"]
+    assert images.attestation_rows(unattested) == [["attestations", "not made: the reason"]]
+    assert [row[0] for row in images.attestation_rows(result)][:2] == ["SBOM", "SBOM file"]
+
+
 def test_tags_are_unique_per_commit_plus_a_moving_tag() -> None:
     assert images.image_tags("backend", "abc123", dirty=False) == ("backend:abc123", "backend:local")
     assert images.image_tags("backend", "abc123", dirty=True)[0] == "backend:abc123-dirty"
@@ -241,7 +283,15 @@ def test_a_push_under_a_capitalised_owner_tags_and_pushes_lower_case(
     monkeypatch.setattr(engine, "docker", docker)
     monkeypatch.setattr(engine, "stream", stream)
     result = images.build(
-        load(), cache="none", registry="ghcr.io/Some-Owner", push=True, load=False, context=tmp_path, say=print, env={}
+        load(),
+        cache="none",
+        registry="ghcr.io/Some-Owner",
+        push=True,
+        load=False,
+        attest=False,  # a docker-container builder cannot attest: the refusal is tested on its own
+        context=tmp_path,
+        say=print,
+        env={},
     )
     tags = [built[0][index + 1] for index, part in enumerate(built[0]) if part == "--tag"]
     assert tags == list(result.tags)

@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pipeline import engine, images, processes, sbom
+from pipeline import images, processes, sbom
+from pipeline.conftest import BuiltProject, build_copy
+from pipeline.errors import UserError
 from pipeline.facts import ROOT, load
 
 FACTS = load()
@@ -86,57 +87,55 @@ def test_the_generator_lists_a_real_production_environment_as_uv_lock_has_it(tmp
     assert set(sbom.sbom_packages(statement["predicate"])) >= set(locked)
 
 
-@pytest.fixture(scope="module")
-def attested_image() -> Iterator[str]:
-    """The runtime image built as `invoke build-image` builds it, plus BuildKit's SBOM by the repository's
-    generator stage and `mode=max` provenance."""
-    engine.require_engine()
-    suffix = uuid.uuid4().hex[:8]
-    generator, image = f"backend-sbom-generator:test-{suffix}", f"backend-attested:test-{suffix}"
-    bundle = images.ca_bundle_path(None, os.environ)
-    try:
-        for target, tag, attestations in (
-            (sbom.GENERATOR_TARGET, generator, ()),
-            (FACTS.image.target, image, sbom.attestation_flags(generator)),
-        ):
-            command = images.buildx_command(
-                images.BuildRequest(
-                    context=ROOT,
-                    dockerfile=FACTS.image.dockerfile,
-                    target=target,
-                    tags=(tag,),
-                    build_args=images.image_build_args(FACTS),
-                    ca_bundle=bundle,
-                    progress="plain",
-                    attestations=attestations,
-                )
-            )
-            built = engine.stream(*command[1:])
-            assert built.returncode == 0, built.stdout[-3000:]
-        yield image
-    finally:
-        engine.docker("image", "rm", "--force", image, generator)
-
-
 @pytest.mark.engine
-@pytest.mark.cost(60)
-def test_a_real_build_carries_an_sbom_true_to_uv_lock_and_a_full_provenance(attested_image: str) -> None:
-    attestations = sbom.read_attestations(attested_image)
+@pytest.mark.cost(20)
+def test_build_image_attests_an_sbom_true_to_uv_lock_and_a_full_provenance(built_project: BuiltProject) -> None:
+    """The session's cold `invoke build-image` (images.build) made both attestations and checked them; read
+    back from the engine here, they hold what the lock and the build say."""
+    checked = built_project.cold.attestations
+    assert checked is not None, built_project.cold.notes
+    image = built_project.cold.tags[0]
+    attestations = sbom.read_attestations(image)
+    assert json.loads(checked.sbom_file.read_text()) == attestations.sbom
+    assert json.loads(checked.provenance_file.read_text()) == attestations.provenance
     assert attestations.sbom.get("spdxVersion") == "SPDX-2.3"
-    python = engine.docker(
-        "run",
-        "--rm",
-        "--entrypoint",
-        "python",
-        attested_image,
-        "-c",
-        "import platform; print(platform.python_version())",
-    ).stdout.strip()
-    locked = sbom.locked_packages(ROOT, production=True, python=python)
-    every_group = sbom.locked_packages(ROOT, production=False, python=python)
+    python = sbom.image_python(image)
+    locked = sbom.locked_packages(built_project.root, production=True, python=python)
+    every_group = sbom.locked_packages(built_project.root, production=False, python=python)
     base = sbom.base_image_packages(FACTS.image.base_for(FACTS.image.python))
     assert sbom.problems_against_lock(attestations.sbom, locked, every_group, base) == []
+    assert checked.production_packages == len(locked) > 5
     assert sbom.sbom_packages(attestations.sbom, "deb"), "the Debian packages of the base image are listed too"
     assert sbom.provenance_problems(attestations.provenance) == []
     materials = [material["uri"] for material in attestations.provenance["materials"]]
     assert any(uri.startswith("pkg:docker/") for uri in materials), materials
+    parameters = attestations.provenance["invocation"]["parameters"]
+    assert parameters.get("args", {}).get("build-arg:PYTHON_VERSION") == FACTS.image.python, parameters
+
+
+@pytest.mark.engine
+@pytest.mark.cost(15)
+def test_the_check_fails_closed_on_an_image_the_lock_disagrees_with_or_without_attestations(
+    built_project: BuiltProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock that says Django 5.2.0 against the image's real SBOM, and an image built with --no-attest, are
+    refused, each naming what is wrong."""
+    for name in ("pyproject.toml", "uv.lock"):
+        (tmp_path / name).write_text((built_project.root / name).read_text())
+    lock = tmp_path / "uv.lock"
+    lock.write_text(re.sub(r'(name = "django"\nversion = )"[^"]+"', r'\1"5.2.0"', lock.read_text(), count=1))
+    monkeypatch.setenv("UV_SKIP_WHEEL_FILENAME_CHECK", "1")  # the wheel names still say the real version
+    base = FACTS.image.base_for(FACTS.image.python)
+    with pytest.raises(UserError, match=r"django is [\d.]+ in the SBOM, 5\.2\.0 in uv\.lock"):
+        sbom.check_image(built_project.cold.tags[0], tmp_path, base, tmp_path / "documents")
+    assert (tmp_path / "documents" / "sbom.spdx.json").is_file(), "the documents are kept to look at"
+    plain = f"{built_project.name}-plain"
+    try:
+        unattested = build_copy(
+            built_project.root, built_project.cache_root, plain, built_project.secrets, attest=False
+        )
+        assert unattested.attestations is None
+        with pytest.raises(UserError, match="carries no SBOM"):
+            sbom.check_image(unattested.tags[0], built_project.root, base, tmp_path / "plain")
+    finally:
+        images.remove_local_images(plain)
