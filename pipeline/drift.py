@@ -108,6 +108,7 @@ def workflow_findings(
         if "uses" in job:  # a reusable workflow call
             yield from reusable_call_findings(source, job_line, str(job["uses"]))
             continue
+        yield from attestation_permission_findings(source, job_name, job_line, job)
         if "timeout-minutes" not in job:
             yield Finding(source.relative, job_line, f"job {job_name} has no `timeout-minutes`")
         for service, definition in (job.get("services") or {}).items():
@@ -125,6 +126,34 @@ def workflow_findings(
                 cache_suffix=cache_suffix,
             )
         yield from job_python_findings(source, job_name, job_line, job, session_pythons or {})
+
+
+ATTESTATION_PERMISSIONS = ("id-token", "attestations")
+
+
+def attestation_permission_findings(
+    source: Source, job_name: str, job_line: int, job: Mapping[str, Any]
+) -> Iterator[Finding]:
+    """actions/attest needs `id-token: write` (its Sigstore certificate) and `attestations: write`; a job that
+    holds `attestations: write` and attests nothing could sign as this repository for no reason. (`id-token`
+    alone is left alone: a cloud login by OIDC needs it too.)"""
+    permissions = job.get("permissions")
+    granted = {
+        name
+        for name in ATTESTATION_PERMISSIONS
+        if isinstance(permissions, Mapping) and permissions.get(name) == "write"
+    }
+    attests = any(str(step.get("uses", "")).startswith("actions/attest@") for step in job.get("steps") or [])
+    if attests and granted != set(ATTESTATION_PERMISSIONS):
+        missing = ", ".join(f"{name}: write" for name in ATTESTATION_PERMISSIONS if name not in granted)
+        yield Finding(source.relative, job_line, f"job {job_name} runs actions/attest without {missing}")
+    if "attestations" in granted and not attests:
+        yield Finding(
+            source.relative,
+            job_line,
+            f"job {job_name} holds attestations: write but runs no actions/attest: grant it only to the job "
+            "that attests",
+        )
 
 
 def service_findings(source: Source, job_line: int, service: str, image: str) -> Iterator[Finding]:

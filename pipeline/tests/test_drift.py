@@ -483,3 +483,32 @@ def test_drift_reads_the_compose_facts_without_the_docker_code() -> None:
     reached = imported_pipeline_modules("pipeline.workflow_checks")
     assert "pipeline.compose_settings" in reached
     assert {"pipeline.containers", "pipeline.engine", "pipeline.images"} & reached == set()
+
+
+@pytest.mark.parametrize(
+    ("permissions", "uses", "expected"),
+    [
+        ({"contents": "read", "id-token": "write", "attestations": "write"}, "actions/attest@abc", []),
+        (
+            {"contents": "read", "id-token": "write"},
+            "actions/attest@abc",
+            ["runs actions/attest without attestations: write"],
+        ),
+        ({"contents": "read"}, "actions/attest@abc", ["without id-token: write, attestations: write"]),
+        ({"contents": "read", "id-token": "write"}, "aws-actions/configure-aws-credentials@abc", []),
+        (
+            {"attestations": "write", "id-token": "read"},
+            "x/y@abc",
+            ["holds attestations: write but runs no actions/attest"],
+        ),
+        ({"contents": "read"}, "x/y@abc", []),
+    ],
+)
+def test_only_the_job_that_attests_may_sign(permissions: dict[str, str], uses: str, expected: list[str]) -> None:
+    job = {"permissions": permissions, "steps": [{"uses": uses}]}
+    found = [
+        finding.message for finding in drift.attestation_permission_findings(drift.Source(facts.ROOT, CI), "j", 1, job)
+    ]
+    assert len(found) == len(expected)
+    for message, part in zip(found, expected, strict=True):
+        assert part in message
