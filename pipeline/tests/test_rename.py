@@ -122,7 +122,9 @@ def test_a_renamed_copy_passes_its_gates_and_builds(
         command = [sys.executable, "-m", "invoke", "build-image", "--registry", prefix, "--output", str(output)]
         built = run(root, command, timeout=1200)
         assert built.returncode == 0, tail(built)
-        assert output.read_text() == f"image={prefix}/{NAMES['project']}:local\n"
+        written = dict(line.split("=", 1) for line in output.read_text().splitlines())
+        assert written["image"] == f"{prefix}/{NAMES['project']}:local"
+        assert Path(written["sbom"]).is_file(), "the renamed image's SBOM was made and checked against its uv.lock"
     finally:
         images.remove_local_images(f"{prefix}/{NAMES['project']}")
     build_seconds = time.monotonic() - started
