@@ -205,7 +205,7 @@ def test_dry_run_plans_every_job_and_step(project_copy: Path) -> None:
     assert "  - uses actions/setup-python: GitHub only (runner setup; here the job's PATH holds" in output
     # deploy.yml is a local reusable workflow: its jobs are planned here, each as GitHub runs it.
     assert "Deploy / Deploy readiness: runs here" in output
-    assert "Deploy / Build and push to GHCR: GitHub only (docker/login-action" in output
+    assert "Deploy / Build, attest and push to GHCR: GitHub only (docker/login-action" in output
     assert "Deploy: runs here (calls ./.github/workflows/deploy.yml: the jobs above)" in output
     pull = invoke_ci(project_copy, "--dry-run")
     assert "report-failure: skipped (if: failure() && github.event_name == 'push'" in pull.stdout

@@ -99,7 +99,7 @@ DEFECTS = [
         id="job-context-in-job-level-env",
     ),
     pytest.param(
-        insert_after(DEPLOY, "    name: Build and push to GHCR", "    if: ${{ secrets.GHCR_TOKEN != '' }}\n"),
+        insert_after(DEPLOY, "    name: Build, attest and push to GHCR", "    if: ${{ secrets.GHCR_TOKEN != '' }}\n"),
         DEPLOY,
         "Unrecognized named-value: 'secrets'",
         id="secrets-in-job-if",
