@@ -69,7 +69,7 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> 
         return
     rich_table = Table(title=title)
     for column in columns:
-        rich_table.add_column(column)
+        rich_table.add_column(column, overflow="fold")  # a path or a reference whole, over two lines if it must
     for row in rows:
         rich_table.add_row(*row)
     out.print(rich_table)
