@@ -129,6 +129,8 @@ def workflow_findings(
 
 
 ATTESTATION_PERMISSIONS = ("id-token", "attestations")
+# actions/attest, and the two older actions it replaces (same permissions).
+ATTEST_ACTIONS = ("actions/attest@", "actions/attest-build-provenance@", "actions/attest-sbom@")
 
 
 def attestation_permission_findings(
@@ -141,9 +143,9 @@ def attestation_permission_findings(
     granted = {
         name
         for name in ATTESTATION_PERMISSIONS
-        if isinstance(permissions, Mapping) and permissions.get(name) == "write"
+        if permissions == "write-all" or (isinstance(permissions, Mapping) and permissions.get(name) == "write")
     }
-    attests = any(str(step.get("uses", "")).startswith("actions/attest@") for step in job.get("steps") or [])
+    attests = any(str(step.get("uses", "")).startswith(ATTEST_ACTIONS) for step in job.get("steps") or [])
     if attests and granted != set(ATTESTATION_PERMISSIONS):
         missing = ", ".join(f"{name}: write" for name in ATTESTATION_PERMISSIONS if name not in granted)
         yield Finding(source.relative, job_line, f"job {job_name} runs actions/attest without {missing}")

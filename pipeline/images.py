@@ -447,7 +447,8 @@ def build(
         cache=cache_plan,
         builder=builder_decision.name,
         ca_bundle=bundle,
-        push=push,
+        # An attested image is pushed only once its attestations passed their check (push_checked, below).
+        push=push and not attestation.generator,
         load=load,
         progress="auto" if sys.stdout.isatty() else "plain",
         metadata_file=metadata,
@@ -471,8 +472,30 @@ def build(
     if attestation.generator:
         folder = root / ".cache" / "attestations" / re.sub(r"[^\w.-]+", "-", tags[0])
         checked = sbom.check_image(tags[0], root, build_args["BASE_IMAGE"], folder)
+        if push:
+            push_checked(tags, digest_from_metadata(metadata), say)
     notes = (*decision.notes, *((attestation.note,) if attestation.note else ()))
     return BuildResult(tags, decision.backend, seconds, metadata, output.stdout, notes, checked)
+
+
+PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+
+
+def push_checked(tags: tuple[str, ...], built: str, say: Callable[[str], None]) -> None:
+    """Push an image whose attestations passed their check: `docker push` of the containerd store sends the
+    image's whole index, attestations included, so the registry must then hold exactly the checked digest."""
+    for tag in tags:
+        say(f"push: docker push {tag}")
+        pushed = engine.docker("push", tag, timeout=1800)
+        if pushed.returncode != 0:
+            raise UserError(f"Pushing {tag} failed: {pushed.stderr.strip()}", "check `docker login` and the registry")
+        found = PUSHED_DIGEST.findall(pushed.stdout)
+        if found[-1:] != [built]:
+            raise UserError(
+                f"The registry holds {tag} as {found[-1] if found else 'an unknown digest'}, not the checked image "
+                f"index {built}: this engine's push did not send the index with its attestations",
+                f"push from Docker Engine 25 or newer on the containerd image store; {CONTAINERD_STORE_FIX}",
+            )
 
 
 def _swap(staging: Path, folder: Path) -> None:
@@ -520,9 +543,17 @@ def attestation_rows(result: BuildResult) -> list[list[str]]:
     return [["attestations", why.removeprefix("attestations: ")]]
 
 
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
 def output_lines(result: BuildResult, *, pushed: bool) -> list[str]:
     """What a workflow's later steps read: `image` (NAME@DIGEST after a push, else the local tag); after a
     push, `name` and `digest` apart (actions/attest's subject); `sbom`, the checked SPDX document."""
+    if pushed and not DIGEST.fullmatch(digest_from_metadata(result.metadata_file)):
+        raise UserError(
+            f"buildx recorded no digest for the pushed {result.tags[0]} in {result.metadata_file}",
+            "rebuild with --push; a workflow's later steps (actions/attest, the promotion) need the digest",
+        )
     lines = [f"image={pushed_reference(result) if pushed else result.tags[-1]}"]
     if pushed:
         lines += [f"name={result.tags[0].rsplit(':', 1)[0]}", f"digest={digest_from_metadata(result.metadata_file)}"]

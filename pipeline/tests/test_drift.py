@@ -18,6 +18,7 @@ from pipeline.facts import ROOT, ServiceImages, SettingsModules
 
 CI = ".github/workflows/ci.yml"
 SECURITY = ".github/workflows/security.yml"
+DEPLOY = ".github/workflows/deploy.yml"
 COMPOSE_CI = "compose/ci.yaml"
 SETUP_PYTHON_313 = (
     "      - uses: actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065 # v5.6.0\n"
@@ -502,6 +503,8 @@ def test_drift_reads_the_compose_facts_without_the_docker_code() -> None:
             ["holds attestations: write but runs no actions/attest"],
         ),
         ({"contents": "read"}, "x/y@abc", []),
+        ({"contents": "read"}, "actions/attest-build-provenance@abc", ["without id-token: write, attestations: write"]),
+        ("write-all", "actions/attest-sbom@abc", []),
     ],
 )
 def test_only_the_job_that_attests_may_sign(permissions: dict[str, str], uses: str, expected: list[str]) -> None:
@@ -512,3 +515,22 @@ def test_only_the_job_that_attests_may_sign(permissions: dict[str, str], uses: s
     assert len(found) == len(expected)
     for message, part in zip(found, expected, strict=True):
         assert part in message
+
+
+def test_the_publish_job_without_attestations_write_fails_the_workflow_checks(tmp_path: Path) -> None:
+    """The rule runs on the real deploy.yml: as it stands nothing is named; with `attestations: write` taken
+    from its publish job, that job is."""
+
+    def attestation_findings(text: str) -> list[str]:
+        source = source_with(tmp_path, DEPLOY, text)
+        data = workflows.load(tmp_path / DEPLOY)
+        found = drift.workflow_findings(facts.load(), source, data, sessions=set(), tasks=set())
+        return [message for message in messages(found) if "attest" in message]
+
+    text = (facts.ROOT / DEPLOY).read_text()
+    assert attestation_findings(text) == []
+    assert text.count("      attestations: write\n") == 1
+    publish = text.splitlines().index("  publish:") + 1
+    assert attestation_findings(text.replace("      attestations: write\n", "")) == [
+        f"{publish}: job publish runs actions/attest without attestations: write"
+    ]

@@ -13,6 +13,7 @@ from pipeline.facts import load
 
 GITHUB = {"GITHUB_ACTIONS": "true"}
 GHA_READY = {**GITHUB, "ACTIONS_RUNTIME_TOKEN": "t", "ACTIONS_RESULTS_URL": "https://results"}
+DIGEST = "sha256:" + "ab" * 32
 OLD_BUILDX = (0, 13)
 NEW_BUILDX = (0, 35)
 
@@ -169,16 +170,19 @@ def test_attestations_are_made_where_the_builder_runs_a_local_generator_and_requ
 
 def test_a_pushed_build_tells_the_workflow_its_name_digest_and_sbom(tmp_path: Path) -> None:
     metadata = tmp_path / "metadata.json"
-    metadata.write_text('{"containerimage.digest": "sha256:abc"}')
+    metadata.write_text(f'{{"containerimage.digest": "{DIGEST}"}}')
     checked = sbom.Checked("ghcr.io/o/backend:1a2b", tmp_path / "sbom.spdx.json", tmp_path / "p.json", 17, 98, 16, 3)
     tags = ("ghcr.io/o/backend:1a2b", "ghcr.io/o/backend:local")
     result = images.BuildResult(tags, "gha", 1.0, metadata, "", (), checked)
     assert images.output_lines(result, pushed=True) == [
-        "image=ghcr.io/o/backend@sha256:abc",
+        f"image=ghcr.io/o/backend@{DIGEST}",
         "name=ghcr.io/o/backend",
-        "digest=sha256:abc",
+        f"digest={DIGEST}",
         f"sbom={tmp_path / 'sbom.spdx.json'}",
     ]
+    metadata.write_text("{}")
+    with pytest.raises(UserError, match=r"buildx recorded no digest for the pushed ghcr\.io/o/backend:1a2b"):
+        images.output_lines(result, pushed=True)
     unattested = images.BuildResult(tags, "local", 1.0, metadata, "", ("attestations: not made: the reason",))
     assert images.output_lines(unattested, pushed=False) == ["image=ghcr.io/o/backend:local"]
     assert images.attestation_rows(unattested) == [["attestations", "not made: the reason"]]
@@ -298,3 +302,68 @@ def test_a_push_under_a_capitalised_owner_tags_and_pushes_lower_case(
     assert len(tags) == 2
     assert all(tag.startswith("ghcr.io/some-owner/backend:") for tag in tags)
     assert "--push" in built[0]
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("registry_digest", [DIGEST, "sha256:" + "cd" * 32])
+def test_an_attested_push_builds_the_generator_then_checks_then_pushes_the_checked_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, registry_digest: str
+) -> None:
+    """build(push=True) on the docker driver with the containerd store, Docker answered by stubs and the check
+    (tested on a real image in test_sbom.py) recorded: the generator stage is built first and only loaded, the
+    runtime is attested and not pushed by buildx, the check runs, and only then is each tag pushed; a registry
+    that answers another digest than the checked index is refused."""
+    answers = {
+        ("info", "--format", "{{.ServerVersion}}"): "28.0.0",
+        ("buildx", "version"): "github.com/docker/buildx v0.36.0 abc",
+        ("buildx", "inspect"): "Name: default\nDriver: docker\n",
+        ("info", "--format", "{{json .DriverStatus}}"): '[["driver-type","io.containerd.snapshotter.v1"]]',
+    }
+    events: list[list[str]] = []
+
+    def docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        if args[0] == "push":
+            events.append(["docker", *args])
+            return subprocess.CompletedProcess(args, 0, f"{args[1]}: digest: {registry_digest} size: 856\n", "")
+        return subprocess.CompletedProcess(args, 0 if args in answers else 1, answers.get(args, ""), "")
+
+    def stream(*args: str) -> subprocess.CompletedProcess[str]:
+        events.append(["docker", *args])
+        if "--metadata-file" in args:
+            Path(args[args.index("--metadata-file") + 1]).write_text(f'{{"containerimage.digest": "{DIGEST}"}}')
+        return subprocess.CompletedProcess(events[-1], 0, "", "")
+
+    def check_image(image: str, root: Path, base_image: str, folder: Path) -> sbom.Checked:
+        events.append(["check", image])
+        return sbom.Checked(image, folder / "sbom.spdx.json", folder / "provenance.json", 17, 98, 16, 3)
+
+    monkeypatch.setattr(engine, "docker", docker)
+    monkeypatch.setattr(engine, "stream", stream)
+    monkeypatch.setattr(sbom, "check_image", check_image)
+
+    def build() -> images.BuildResult:
+        return images.build(
+            load(), cache="none", registry="ghcr.io/o", push=True, load=False, context=tmp_path, say=print, env={}
+        )
+
+    if registry_digest != DIGEST:
+        with pytest.raises(UserError, match="not the checked image index"):
+            build()
+        return
+    result = build()
+    generator, runtime, check, *pushes = events
+    assert generator[generator.index("--target") + 1] == "sbom-generator"
+    assert "--load" in generator
+    assert "--push" not in generator
+    assert "--attest" not in generator
+    assert runtime[runtime.index("--target") + 1] == "runtime"
+    assert "--push" not in runtime, "buildx must not push before the check"
+    assert "type=sbom,generator=ghcr.io/o/backend:sbom-generator" in runtime
+    assert "type=provenance,mode=max" in runtime
+    assert check == ["check", result.tags[0]]
+    assert pushes == [["docker", "push", tag] for tag in result.tags]
+    assert images.output_lines(result, pushed=True)[:3] == [
+        f"image=ghcr.io/o/backend@{DIGEST}",
+        "name=ghcr.io/o/backend",
+        f"digest={DIGEST}",
+    ]
