@@ -3,11 +3,17 @@ attaching what it writes to a real build, and both checked against uv.lock, the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
 import re
+import shutil
+import socket
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -139,3 +145,94 @@ def test_the_check_fails_closed_on_an_image_the_lock_disagrees_with_or_without_a
             sbom.check_image(unattested.tags[0], built_project.root, base, tmp_path / "plain")
     finally:
         images.remove_local_images(plain)
+
+
+REGISTRY_HINT = "install Docker's registry (Debian/Ubuntu: apt-get install docker-registry)"
+
+
+@pytest.fixture
+def local_registry(tmp_path: Path) -> Iterator[str]:
+    """A real OCI registry (Docker Distribution, as Debian packages it) on 127.0.0.1, for as long as the test;
+    skipped where it is not installed or the engine is not on this machine, a failure on CI."""
+    binary = shutil.which("docker-registry")
+    remote = os.environ.get("DOCKER_HOST", "unix://").partition("://")[0] != "unix"
+    if not binary or remote:
+        reason = "the engine is not on this machine" if remote else f"no docker-registry on PATH ({REGISTRY_HINT})"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the registry test, but {reason}")
+        pytest.skip(reason)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    config = tmp_path / "registry.yml"
+    config.write_text(
+        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path / 'data'}\nhttp:\n  addr: {address}\n"
+    )
+    with (tmp_path / "registry.log").open("w") as log:
+        registry = processes.start([binary, "serve", str(config)], log=log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://{address}/v2/", timeout=2).close()  # nosec B310
+                break
+            except OSError:
+                assert time.monotonic() < deadline, (tmp_path / "registry.log").read_text()
+                time.sleep(0.2)
+        yield address
+    finally:
+        processes.stop_group(registry)
+
+
+def registry_json(url: str, accept: str) -> tuple[bytes, dict[str, object]]:
+    request = urllib.request.Request(url, headers={"Accept": accept})  # noqa: S310  # the test registry's http:// URL
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # nosec B310
+        body: bytes = response.read()
+    return body, json.loads(body)
+
+
+@pytest.mark.engine
+@pytest.mark.cost(25)
+def test_an_attested_push_puts_the_checked_index_and_its_attestations_in_a_real_registry(
+    built_project: BuiltProject, local_registry: str
+) -> None:
+    """`invoke build-image --push` (images.build) to a real registry: the registry holds exactly the checked
+    index, with its attestation manifest, whose SBOM is the document the check wrote."""
+    registry = f"{local_registry}/team"
+    try:
+        result = images.build(
+            load(built_project.root),
+            cache="local",
+            image_name=built_project.name,
+            registry=registry,
+            push=True,
+            load=False,
+            context=built_project.root,
+            cache_root=built_project.cache_root,
+            ca_bundle=str(built_project.secrets[0]) if built_project.secrets else None,
+            say=lambda _: None,
+            env={key: value for key, value in os.environ.items() if not key.startswith(("GITHUB_", "ACTIONS_"))},
+        )
+    finally:
+        images.remove_local_images(f"{registry}/{built_project.name}")
+    assert result.attestations is not None
+    written = dict(line.split("=", 1) for line in images.output_lines(result, pushed=True))
+    repository = f"http://{local_registry}/v2/team/{built_project.name}"
+    body, index = registry_json(
+        f"{repository}/manifests/{written['digest']}", "application/vnd.oci.image.index.v1+json"
+    )
+    assert "sha256:" + hashlib.sha256(body).hexdigest() == written["digest"]
+    manifests = index["manifests"]
+    assert isinstance(manifests, list)
+    attestation = next(m for m in manifests if m.get("annotations", {}).get("vnd.docker.reference.type"))
+    _, manifest = registry_json(
+        f"{repository}/manifests/{attestation['digest']}", "application/vnd.oci.image.manifest.v1+json"
+    )
+    layers = manifest["layers"]
+    assert isinstance(layers, list)
+    predicates = {}
+    for layer in layers:
+        _, statement = registry_json(f"{repository}/blobs/{layer['digest']}", "application/vnd.in-toto+json")
+        predicates[statement["predicateType"]] = statement["predicate"]
+    assert set(predicates) == {sbom.SPDX, sbom.SLSA_PROVENANCE}
+    assert predicates[sbom.SPDX] == json.loads(Path(written["sbom"]).read_text())
