@@ -13,12 +13,13 @@ import socket
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
-from pipeline import images, processes, sbom
+from pipeline import engine, images, processes, sbom
 from pipeline.conftest import BuiltProject, build_copy
 from pipeline.errors import UserError
 from pipeline.facts import ROOT, load
@@ -147,23 +148,49 @@ def test_the_check_fails_closed_on_an_image_the_lock_disagrees_with_or_without_a
         images.remove_local_images(plain)
 
 
-REGISTRY_HINT = "install Docker's registry (Debian/Ubuntu: apt-get install docker-registry)"
+# Where Debian's docker-registry is not installed (GitHub's runner): the same registry, as Docker's image of it.
+REGISTRY_IMAGE = "registry:3"
+
+
+def wait_for_registry(address: str, log: Callable[[], str]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"http://{address}/v2/", timeout=2).close()  # nosec B310
+            return
+        except OSError:
+            assert time.monotonic() < deadline, log()
+            time.sleep(0.2)
 
 
 @pytest.fixture
-def local_registry(tmp_path: Path) -> Iterator[str]:
-    """A real OCI registry (Docker Distribution, as Debian packages it) on 127.0.0.1, for as long as the test;
-    skipped where it is not installed or the engine is not on this machine, a failure on CI."""
-    binary = shutil.which("docker-registry")
-    remote = os.environ.get("DOCKER_HOST", "unix://").partition("://")[0] != "unix"
-    if not binary or remote:
-        reason = "the engine is not on this machine" if remote else f"no docker-registry on PATH ({REGISTRY_HINT})"
+def local_registry(docker_engine: None, tmp_path: Path) -> Iterator[str]:
+    """A real OCI registry (Docker Distribution) on 127.0.0.1, for as long as the test: Debian's docker-registry
+    where it is installed, else Docker's registry image; skipped where neither can start or the engine is not on
+    this machine (it must reach 127.0.0.1), a failure on CI."""
+
+    def unavailable(reason: str) -> NoReturn:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the registry test, but {reason}")
         pytest.skip(reason)
+
+    if os.environ.get("DOCKER_HOST", "unix://").partition("://")[0] != "unix":
+        unavailable("the engine is not on this machine, so it cannot reach a registry on 127.0.0.1")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         address = f"127.0.0.1:{probe.getsockname()[1]}"
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        started = engine.docker("run", "--detach", "--rm", "--publish", f"{address}:5000", REGISTRY_IMAGE, timeout=300)
+        if started.returncode != 0:
+            unavailable(f"no docker-registry on PATH and {REGISTRY_IMAGE} does not start: {started.stderr.strip()}")
+        container = started.stdout.strip()
+        try:
+            wait_for_registry(address, lambda: engine.docker("logs", container).stderr)
+            yield address
+        finally:
+            engine.docker("rm", "--force", container)
+        return
     config = tmp_path / "registry.yml"
     config.write_text(
         f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path / 'data'}\nhttp:\n  addr: {address}\n"
@@ -171,14 +198,7 @@ def local_registry(tmp_path: Path) -> Iterator[str]:
     with (tmp_path / "registry.log").open("w") as log:
         registry = processes.start([binary, "serve", str(config)], log=log)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://{address}/v2/", timeout=2).close()  # nosec B310
-                break
-            except OSError:
-                assert time.monotonic() < deadline, (tmp_path / "registry.log").read_text()
-                time.sleep(0.2)
+        wait_for_registry(address, (tmp_path / "registry.log").read_text)
         yield address
     finally:
         processes.stop_group(registry)
