@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -33,13 +32,6 @@ TERMINATION_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 # GitHub's runner stops a cancelled step with SIGINT, SIGTERM after 7.5 s, then SIGKILL 2.5 s later; here the
 # same, so a step's own cleanup (a compose stack's `down`) has the time it has there.
 STOP_SIGNALS = ((signal.SIGINT, 7.5), (signal.SIGTERM, 2.5), (signal.SIGKILL, 1.0))
-
-
-def program(name: str) -> str:
-    """`name` as PATH finds it, else the one beside this Python (a tool of the same virtual environment,
-    when .tools/bin/invoke is run without its folder on PATH)."""
-    beside = Path(sys.executable).parent / name
-    return shutil.which(name) or (str(beside) if beside.is_file() else name)
 
 
 def _missing(argv: Sequence[str], error: OSError) -> UserError:

@@ -87,15 +87,7 @@ def locked_packages(root: Path, *, production: bool, python: str) -> dict[str, s
     patch levels): the production ones (what the image's `uv sync --no-default-groups` installs) or those of
     every group."""
     groups = ["--no-default-groups"] if production else ["--all-groups"]
-    command = [
-        processes.program("uv"),
-        "export",
-        "--locked",
-        "--quiet",
-        "--no-emit-project",
-        "--no-hashes",
-        "--no-header",
-    ]
+    command = ["uv", "export", "--locked", "--quiet", "--no-emit-project", "--no-hashes", "--no-header"]
     exported = processes.run([*command, "--no-annotate", "--format", "requirements-txt", *groups], cwd=root)
     if exported.returncode != 0:
         raise UserError(f"uv could not export uv.lock: {exported.stderr.strip()}", "run `nox -s lock`")
